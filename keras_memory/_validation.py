@@ -1,0 +1,79 @@
+"""Argument and shape checks shared by every layer.
+
+Every check raises before any tensor computation, with a message that names
+the argument and the value received, so a bad call never fails deep inside a
+backend op.
+"""
+
+import numbers
+
+
+def positive_int(name, value, minimum=1):
+    """Returns `value` as an int, or raises if it is not an int >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"`{name}` must be an integer >= {minimum}, "
+            f"received {name}={value!r} of type {type(value).__name__}."
+        )
+    if value < minimum:
+        raise ValueError(
+            f"`{name}` must be an integer >= {minimum}, received {name}={value!r}."
+        )
+    return int(value)
+
+
+def optional_positive_int(name, value, minimum=1):
+    """Like `positive_int`, but lets `None` through."""
+    return None if value is None else positive_int(name, value, minimum)
+
+
+def choice(name, value, choices):
+    """Returns `value` if it is one of `choices`, else raises ValueError."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(
+            f"`{name}` must be one of {listed}, received {name}={value!r}."
+        )
+    return value
+
+
+def shape_of(name, shape_or_tensor):
+    """Returns a static shape tuple from a shape or a tensor-like value."""
+    shape = getattr(shape_or_tensor, "shape", shape_or_tensor)
+    try:
+        return tuple(None if d is None else int(d) for d in shape)
+    except TypeError:
+        raise TypeError(
+            f"`{name}` must be a tensor or a shape tuple, "
+            f"received {name}={shape_or_tensor!r}."
+        ) from None
+
+
+def rank(name, shape, expected, meaning=""):
+    """Raises ValueError unless `shape` has `expected` dimensions."""
+    if len(shape) != expected:
+        hint = f" {meaning}" if meaning else ""
+        raise ValueError(
+            f"`{name}` must have rank {expected}{hint}, "
+            f"received {name} with shape {tuple(shape)}."
+        )
+
+
+def dim(name, shape, axis, expected, what):
+    """Raises ValueError when a static dimension differs from `expected`."""
+    actual = shape[axis]
+    if actual is not None and expected is not None and actual != expected:
+        raise ValueError(
+            f"`{name}` must have {what} {expected} on axis {axis}, "
+            f"received {name} with shape {tuple(shape)}."
+        )
+
+
+def float_dtype(name, tensor):
+    """Raises TypeError when `tensor` does not hold floating point numbers."""
+    dtype = str(getattr(tensor, "dtype", ""))
+    if dtype and "float" not in dtype:
+        raise TypeError(
+            f"`{name}` must hold floating point values, received {name} "
+            f"with dtype {dtype}."
+        )

@@ -1,0 +1,522 @@
+"""End-to-End Memory Networks (Sukhbaatar et al., 2015).
+
+`MemoryHop` is one hop of attention over a set of memories; `MemoryNetwork`
+stacks `num_hops` of them between a query embedding and an output
+projection, with the paper's weight tying schemes.
+"""
+
+import keras
+from keras import ops
+
+from keras_memory import _validation as check
+
+WEIGHT_TYING_MODES = (None, "adjacent", "layerwise")
+
+_DEFAULT_INITIALIZER = {
+    "class_name": "RandomNormal",
+    "config": {"mean": 0.0, "stddev": 0.1, "seed": None},
+}
+
+
+def _large_negative(dtype):
+    # float16 overflows at 6.5e4; bfloat16 and float32 have range to spare.
+    return -3e4 if keras.backend.standardize_dtype(dtype) == "float16" else -1e9
+
+
+def masked_softmax(logits, mask=None):
+    """Softmax over the last axis that gives masked entries exactly zero.
+
+    Args:
+        logits: float tensor `[..., N]`.
+        mask: optional boolean tensor broadcastable to `logits`; `False`
+            marks padding. A row whose entries are all masked gets all
+            zeros (never NaN).
+
+    Returns:
+        Tensor `[..., N]`; unmasked entries of each row sum to 1.
+    """
+    if mask is not None:
+        mask = ops.cast(mask, "bool")
+        floor = ops.cast(_large_negative(logits.dtype), logits.dtype)
+        logits = ops.where(mask, logits, floor)
+    exponentials = ops.exp(logits - ops.max(logits, axis=-1, keepdims=True))
+    if mask is not None:
+        exponentials = exponentials * ops.cast(mask, exponentials.dtype)
+    total = ops.sum(exponentials, axis=-1, keepdims=True)
+    # `total` is >= 1 unless every entry is masked; then the row is all 0.
+    return exponentials / ops.maximum(total, ops.cast(1e-6, total.dtype))
+
+
+def memory_attention(query, memory_keys, mask=None, use_softmax=True):
+    """Attention of a query over embedded memories, `p = softmax(u . m_i)`.
+
+    Args:
+        query: `[batch, memory_dim]`, the controller state `u`.
+        memory_keys: `[batch, num_memories, memory_dim]`, memories embedded
+            by the hop's input embedding A.
+        mask: optional boolean `[batch, num_memories]`, `False` for padding.
+        use_softmax: when `False` the raw scores are returned (the paper's
+            "linear start"); masked slots are still zero.
+
+    Returns:
+        `[batch, num_memories]` attention weights.
+    """
+    scores = ops.squeeze(ops.matmul(memory_keys, query[:, :, None]), axis=-1)
+    if use_softmax:
+        return masked_softmax(scores, mask)
+    if mask is None:
+        return scores
+    return scores * ops.cast(mask, scores.dtype)
+
+
+def memory_read(attention, memory_values):
+    """Weighted sum of memories, `o = sum_i p_i c_i`.
+
+    Args:
+        attention: `[batch, num_memories]`.
+        memory_values: `[batch, num_memories, memory_dim]`, memories embedded
+            by the hop's output embedding C.
+
+    Returns:
+        `[batch, memory_dim]`.
+    """
+    return ops.squeeze(ops.matmul(attention[:, None, :], memory_values), axis=1)
+
+
+def _split_pair(layer_name, inputs):
+    """Unpacks `[query, memories]` or raises a ValueError that says how."""
+    single_shape = isinstance(inputs, (list, tuple)) and any(
+        item is None or isinstance(item, int) for item in inputs
+    )
+    if not isinstance(inputs, (list, tuple)) or len(inputs) != 2 or single_shape:
+        raise ValueError(
+            f"{layer_name} must be called on a list `[query, memories]`, "
+            f"received inputs={inputs!r}."
+        )
+    return inputs[0], inputs[1]
+
+
+def _check_pair_shapes(
+    query_shape, memories_shape, query_dim, input_dim, num_memories=None
+):
+    """Validates `[batch, query_dim]` and `[batch, N, input_dim]` shapes."""
+    check.rank("query", query_shape, 2, "([batch, features])")
+    check.rank("memories", memories_shape, 3, "([batch, num_memories, features])")
+    if memories_shape[-1] is None:
+        raise ValueError(
+            "`memories` must have a known last (feature) dimension, "
+            f"received memories with shape {memories_shape}."
+        )
+    check.dim("query", query_shape, -1, query_dim, "features")
+    check.dim("memories", memories_shape, -1, input_dim, "features")
+    check.dim("memories", memories_shape, 1, num_memories, "num_memories")
+    q_batch, m_batch = query_shape[0], memories_shape[0]
+    if q_batch is not None and m_batch is not None and q_batch != m_batch:
+        raise ValueError(
+            "`query` and `memories` must have the same batch size, received "
+            f"query with shape {query_shape} and memories with shape "
+            f"{memories_shape}."
+        )
+
+
+def _memory_mask(mask, memory_mask, memories_shape):
+    """Picks the memory mask from Keras' propagated masks or the argument."""
+    if memory_mask is None and isinstance(mask, (list, tuple)) and len(mask) == 2:
+        memory_mask = mask[1]
+    if memory_mask is None:
+        return None
+    mask_shape = check.shape_of("memory_mask", memory_mask)
+    expected = tuple(memories_shape[:2])
+    if len(mask_shape) != 2 or any(
+        a is not None and b is not None and a != b
+        for a, b in zip(mask_shape, expected)
+    ):
+        raise ValueError(
+            "`memory_mask` must have shape [batch, num_memories] = "
+            f"{expected}, received memory_mask with shape {mask_shape}."
+        )
+    return memory_mask
+
+
+class _LinearMemoryLayer(keras.layers.Layer):
+    """Shared argument handling of the two memory-network layers."""
+
+    def __init__(
+        self,
+        memory_dim,
+        num_memories=None,
+        return_attention=False,
+        kernel_initializer=None,
+        kernel_regularizer=None,
+        kernel_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.memory_dim = check.positive_int("memory_dim", memory_dim)
+        self.num_memories = check.optional_positive_int("num_memories", num_memories)
+        self.return_attention = bool(return_attention)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer or _DEFAULT_INITIALIZER
+        )
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.supports_masking = True
+
+    def _kernel(self, name, shape):
+        return self.add_weight(
+            name=name,
+            shape=shape,
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+
+    def compute_mask(self, inputs, mask=None):
+        # The outputs have no memory axis left to mask.
+        return [None, None] if self.return_attention else None
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "memory_dim": self.memory_dim,
+                "num_memories": self.num_memories,
+                "return_attention": self.return_attention,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "kernel_regularizer": keras.regularizers.serialize(
+                    self.kernel_regularizer
+                ),
+                "kernel_constraint": keras.constraints.serialize(
+                    self.kernel_constraint
+                ),
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class MemoryHop(_LinearMemoryLayer):
+    """One hop of an End-to-End Memory Network.
+
+    The hop embeds every memory twice, with an input embedding A (for
+    attention) and an output embedding C (for reading), attends with the
+    current state `u`, and adds what it read:
+
+        p = softmax(u . A m_i),   o = sum_i p_i C m_i,   returns u + o
+
+    Args:
+        memory_dim: int >= 1, size `d` of the state `u` and of the embedded
+            memories.
+        use_softmax: bool; `False` drops the softmax over memories (the
+            paper's linear start). Default `True`.
+        num_memories: int >= 1 to accept only that many memory slots, or
+            `None` (default) for any number.
+        return_attention: bool; also return the attention `p`.
+        kernel_initializer: initializer of A and C; default `N(0, 0.1)` as in
+            the paper.
+        kernel_regularizer, kernel_constraint: for A and C.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: list `[u, memories]`, `u` `[batch, memory_dim]`, `memories`
+            `[batch, num_memories, input_dim]`. `num_memories` may change
+            from call to call.
+        mask: masks propagated by Keras; the memories' mask
+            `[batch, num_memories]` (`False` = padding) is honoured.
+        memory_mask: an explicit `[batch, num_memories]` boolean mask, used
+            instead of a propagated one.
+
+    Returns:
+        `[batch, memory_dim]`, or `(state, attention)` with attention
+        `[batch, num_memories]` when `return_attention=True`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> hop = MemoryHop(4)
+    >>> u = np.zeros((2, 4), "float32")
+    >>> memories = np.ones((2, 5, 3), "float32")
+    >>> tuple(hop([u, memories]).shape)
+    (2, 4)
+    """
+
+    def __init__(self, memory_dim, use_softmax=True, **kwargs):
+        super().__init__(memory_dim, **kwargs)
+        self.use_softmax = bool(use_softmax)
+
+    def build(self, input_shape):
+        query_shape, memories_shape = _split_pair("MemoryHop", input_shape)
+        query_shape = check.shape_of("query", query_shape)
+        memories_shape = check.shape_of("memories", memories_shape)
+        _check_pair_shapes(
+            query_shape, memories_shape, self.memory_dim, None, self.num_memories
+        )
+        self.input_dim = memories_shape[-1]
+        embedding_shape = (self.input_dim, self.memory_dim)
+        self.input_embedding = self._kernel("input_embedding", embedding_shape)
+        self.output_embedding = self._kernel("output_embedding", embedding_shape)
+
+    def call(self, inputs, mask=None, memory_mask=None):
+        query, memories = _split_pair("MemoryHop", inputs)
+        memories_shape = check.shape_of("memories", memories)
+        _check_pair_shapes(
+            check.shape_of("query", query),
+            memories_shape,
+            self.memory_dim,
+            self.input_dim,
+            self.num_memories,
+        )
+        memory_mask = _memory_mask(mask, memory_mask, memories_shape)
+        keys = ops.matmul(memories, self.input_embedding)
+        values = ops.matmul(memories, self.output_embedding)
+        attention = memory_attention(query, keys, memory_mask, self.use_softmax)
+        state = query + memory_read(attention, values)
+        return (state, attention) if self.return_attention else state
+
+    def compute_output_shape(self, input_shape):
+        query_shape, memories_shape = _split_pair("MemoryHop", input_shape)
+        state_shape = (query_shape[0], self.memory_dim)
+        if self.return_attention:
+            return state_shape, (memories_shape[0], memories_shape[1])
+        return state_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["use_softmax"] = self.use_softmax
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class MemoryNetwork(_LinearMemoryLayer):
+    """End-to-End Memory Network: query embedding, K hops, output projection.
+
+        u_1 = B q
+        u_{k+1} = u_k + o_k            (H u_k + o_k with layerwise tying)
+        o_k = sum_i softmax(u_k . A_k m_i)_i C_k m_i
+        output = activation(W u_{K+1})
+
+    Weight tying (`weight_tying`), as in the paper:
+
+    - `None` (default): every hop has its own A_k and C_k; B and W are
+      separate. `2K + 2` weight matrices.
+    - `"adjacent"`: A_{k+1} = C_k, B = A_1 and W^T = C_K, so `K + 1`
+      embedding matrices. Needs `output_dim == input_dim`.
+    - `"layerwise"`: one A and one C for all hops, a learned linear map H
+      between hops, separate B and W: 5 weight matrices.
+
+    Args:
+        memory_dim: int >= 1, embedding size `d`. Default 128.
+        num_hops: int >= 1, number of hops K. Default 3.
+        output_dim: int >= 1 or `None` (the input dimension).
+        weight_tying: `None`, `"adjacent"` or `"layerwise"`.
+        num_memories: int >= 1 to accept only that many memory slots, or
+            `None` (default) for any number.
+        output_activation: activation applied to `W u`; default `None`
+            (logits).
+        use_softmax: bool; `False` for the paper's linear start (see
+            `keras_memory.memory_network` docs).
+        return_attention: bool; also return the attention of every hop.
+        kernel_initializer: default `N(0, 0.1)` as in the paper.
+        kernel_regularizer, kernel_constraint: for every weight matrix.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: list `[query, memories]`, query `[batch, input_dim]`,
+            memories `[batch, num_memories, input_dim]`; `num_memories` may
+            change from call to call.
+        mask: masks propagated by Keras; the memories' mask
+            `[batch, num_memories]` (`False` = padding) is honoured.
+        memory_mask: an explicit `[batch, num_memories]` boolean mask.
+
+    Returns:
+        `[batch, output_dim]`, or `(output, attention)` with attention
+        `[batch, num_hops, num_memories]` when `return_attention=True`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> net = MemoryNetwork(memory_dim=8, num_hops=2, output_dim=3)
+    >>> query = np.ones((2, 6), "float32")
+    >>> memories = np.ones((2, 10, 6), "float32")
+    >>> tuple(net([query, memories]).shape)
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        memory_dim=128,
+        num_hops=3,
+        output_dim=None,
+        weight_tying=None,
+        output_activation=None,
+        use_softmax=True,
+        **kwargs,
+    ):
+        super().__init__(memory_dim, **kwargs)
+        self.num_hops = check.positive_int("num_hops", num_hops)
+        self.output_dim = check.optional_positive_int("output_dim", output_dim)
+        self.weight_tying = check.choice(
+            "weight_tying", weight_tying, WEIGHT_TYING_MODES
+        )
+        self.output_activation = keras.activations.get(output_activation)
+        self.use_softmax = bool(use_softmax)
+
+    def _output_dim(self, input_dim):
+        return self.output_dim if self.output_dim is not None else input_dim
+
+    def build(self, input_shape):
+        query_shape, memories_shape = _split_pair("MemoryNetwork", input_shape)
+        query_shape = check.shape_of("query", query_shape)
+        memories_shape = check.shape_of("memories", memories_shape)
+        _check_pair_shapes(
+            query_shape, memories_shape, memories_shape[-1], None, self.num_memories
+        )
+        self.input_dim = input_dim = memories_shape[-1]
+        output_dim = self._output_dim(input_dim)
+        if self.weight_tying == "adjacent" and output_dim != input_dim:
+            raise ValueError(
+                "weight_tying='adjacent' ties the output projection to the "
+                "last output embedding, so `output_dim` must equal the input "
+                f"dimension {input_dim}; received output_dim={output_dim}. "
+                "Use weight_tying=None or 'layerwise' for another output size."
+            )
+        embedding = (input_dim, self.memory_dim)
+        hops = range(1, self.num_hops + 1)
+        # Every variable is created once; `_hop_embeddings` says which pair
+        # of `memory_embeddings` each hop reads, so tied matrices are shared
+        # and each embedded memory is computed once per call.
+        if self.weight_tying == "adjacent":
+            self.memory_embeddings = [
+                self._kernel(f"embedding_{j}", embedding)
+                for j in range(self.num_hops + 1)
+            ]
+            self._hop_embeddings = tuple((k - 1, k) for k in hops)
+        elif self.weight_tying == "layerwise":
+            self.memory_embeddings = [
+                self._kernel("input_embedding", embedding),
+                self._kernel("output_embedding", embedding),
+            ]
+            self._hop_embeddings = ((0, 1),) * self.num_hops
+        else:
+            self.memory_embeddings = []
+            for k in hops:
+                self.memory_embeddings += [
+                    self._kernel(f"input_embedding_{k}", embedding),
+                    self._kernel(f"output_embedding_{k}", embedding),
+                ]
+            self._hop_embeddings = tuple((2 * k - 2, 2 * k - 1) for k in hops)
+        if self.weight_tying != "adjacent":
+            self.query_embedding = self._kernel("query_embedding", embedding)
+            self.output_kernel = self._kernel(
+                "output_kernel", (self.memory_dim, output_dim)
+            )
+        if self.weight_tying == "layerwise":
+            self.hop_transition = self._kernel(
+                "hop_transition", (self.memory_dim, self.memory_dim)
+            )
+
+    def call(self, inputs, mask=None, memory_mask=None):
+        query, memories = _split_pair("MemoryNetwork", inputs)
+        memories_shape = check.shape_of("memories", memories)
+        _check_pair_shapes(
+            check.shape_of("query", query),
+            memories_shape,
+            self.input_dim,
+            self.input_dim,
+            self.num_memories,
+        )
+        memory_mask = _memory_mask(mask, memory_mask, memories_shape)
+        embedded = [ops.matmul(memories, e) for e in self.memory_embeddings]
+        tied = self.weight_tying == "adjacent"
+        query_kernel = self.memory_embeddings[0] if tied else self.query_embedding
+        state = ops.matmul(query, query_kernel)
+        attentions = []
+        for key_index, value_index in self._hop_embeddings:
+            attention = memory_attention(
+                state, embedded[key_index], memory_mask, self.use_softmax
+            )
+            read = memory_read(attention, embedded[value_index])
+            if self.weight_tying == "layerwise":
+                state = ops.matmul(state, self.hop_transition)
+            state = state + read
+            attentions.append(attention)
+        if tied:
+            logits = ops.matmul(state, ops.transpose(self.memory_embeddings[-1]))
+        else:
+            logits = ops.matmul(state, self.output_kernel)
+        output = self.output_activation(logits)
+        if self.return_attention:
+            return output, ops.stack(attentions, axis=1)
+        return output
+
+    def compute_output_shape(self, input_shape):
+        query_shape, memories_shape = _split_pair("MemoryNetwork", input_shape)
+        output_shape = (query_shape[0], self._output_dim(memories_shape[-1]))
+        if self.return_attention:
+            return output_shape, (
+                memories_shape[0],
+                self.num_hops,
+                memories_shape[1],
+            )
+        return output_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_hops": self.num_hops,
+                "output_dim": self.output_dim,
+                "weight_tying": self.weight_tying,
+                "output_activation": keras.activations.serialize(
+                    self.output_activation
+                ),
+                "use_softmax": self.use_softmax,
+            }
+        )
+        return config
+
+
+def memory_network(
+    input_dim,
+    memory_dim=128,
+    num_hops=3,
+    output_dim=None,
+    num_memories=None,
+    name="memory_network",
+    **layer_kwargs,
+):
+    """Builds a functional `keras.Model` around one `MemoryNetwork` layer.
+
+    Mirrors the specification's `build/1`.
+
+    Args:
+        input_dim: int >= 1, feature size of the query and of each memory.
+        memory_dim: int >= 1, embedding size. Default 128.
+        num_hops: int >= 1. Default 3.
+        output_dim: int >= 1 or `None` (= `input_dim`).
+        num_memories: int >= 1 to fix the number of memory slots, or `None`
+            (default) to accept any number at each call.
+        name: model name.
+        **layer_kwargs: passed to `MemoryNetwork` (`weight_tying`,
+            `output_activation`, ...).
+
+    Returns:
+        A `keras.Model` with inputs named `query` `[batch, input_dim]` and
+        `memories` `[batch, num_memories, input_dim]`, and output
+        `[batch, output_dim]`.
+    """
+    input_dim = check.positive_int("input_dim", input_dim)
+    num_memories = check.optional_positive_int("num_memories", num_memories)
+    query = keras.Input((input_dim,), name="query")
+    memories = keras.Input((num_memories, input_dim), name="memories")
+    outputs = MemoryNetwork(
+        memory_dim=memory_dim,
+        num_hops=num_hops,
+        output_dim=output_dim,
+        num_memories=num_memories,
+        name="memory_network_layer",
+        **layer_kwargs,
+    )([query, memories])
+    return keras.Model([query, memories], outputs, name=name)

@@ -1,0 +1,102 @@
+"""Saves models on the current backend, or loads those saved on the others.
+
+Run by `test_cross_backend.py` once per backend, in its own process, since
+`KERAS_BACKEND` is fixed at import:
+
+    KERAS_BACKEND=jax python cross_backend_worker.py save DIR
+    KERAS_BACKEND=torch python cross_backend_worker.py load DIR
+
+Each case builds a small model from public keras_memory API. `save` writes
+`<backend>__<case>.keras` and the inputs and outputs beside it; `load` loads
+every file written by another backend with `safe_mode=True` and compares.
+"""
+
+import pathlib
+import sys
+
+import keras
+import numpy as np
+
+import keras_memory as km
+
+TOLERANCE = 1e-5
+
+
+def _memory_inputs(seed, input_dim=6, num_memories=5):
+    rng = np.random.default_rng(seed)
+    return [
+        rng.normal(size=(3, input_dim)).astype("float32"),
+        rng.normal(size=(3, num_memories, input_dim)).astype("float32"),
+    ]
+
+
+def _memory_network_case(weight_tying):
+    def build():
+        model = km.memory_network(
+            6, memory_dim=8, num_hops=3, weight_tying=weight_tying
+        )
+        return model, _memory_inputs(1)
+
+    return build
+
+
+def _memory_hop_case():
+    query = keras.Input((8,))
+    memories = keras.Input((None, 6))
+    state, attention = km.MemoryHop(8, return_attention=True)(
+        [query, keras.layers.Masking()(memories)]
+    )
+    inputs = _memory_inputs(2)
+    inputs[0] = np.ones((3, 8), "float32")
+    inputs[1][:, -2:] = 0.0  # two padded slots, masked
+    return keras.Model([query, memories], [state, attention]), inputs
+
+
+CASES = {
+    "memory_network_untied": _memory_network_case(None),
+    "memory_network_adjacent": _memory_network_case("adjacent"),
+    "memory_network_layerwise": _memory_network_case("layerwise"),
+    "memory_hop_masked": _memory_hop_case,
+}
+
+
+def save(directory):
+    backend = keras.backend.backend()
+    for name, build in CASES.items():
+        keras.utils.set_random_seed(0)
+        model, inputs = build()
+        outputs = keras.tree.flatten(model.predict(inputs, verbose=0))
+        stem = directory / f"{backend}__{name}"
+        model.save(f"{stem}.keras")
+        np.savez(
+            f"{stem}.npz",
+            **{f"input_{i}": x for i, x in enumerate(inputs)},
+            **{f"output_{i}": y for i, y in enumerate(outputs)},
+        )
+        print(f"saved {stem.name}")
+
+
+def load(directory):
+    backend = keras.backend.backend()
+    checked = 0
+    for path in sorted(directory.glob("*.keras")):
+        source = path.stem.split("__")[0]
+        if source == backend:
+            continue
+        data = np.load(path.with_suffix(".npz"))
+        inputs = [data[f"input_{i}"] for i in range(len(data.files)) if f"input_{i}" in data]
+        expected = [data[f"output_{i}"] for i in range(len(data.files)) if f"output_{i}" in data]
+        model = keras.saving.load_model(path, safe_mode=True)
+        actual = keras.tree.flatten(model.predict(inputs, verbose=0))
+        worst = max(float(np.max(np.abs(a - e))) for a, e in zip(actual, expected))
+        status = "ok" if worst <= TOLERANCE else "MISMATCH"
+        print(f"{status} {path.stem} on {backend}: max abs difference {worst:.2e}")
+        if worst > TOLERANCE:
+            raise SystemExit(1)
+        checked += 1
+    print(f"checked {checked}")
+
+
+if __name__ == "__main__":
+    action, folder = sys.argv[1], pathlib.Path(sys.argv[2])
+    {"save": save, "load": load}[action](folder)

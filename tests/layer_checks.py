@@ -1,0 +1,144 @@
+"""The one check every keras-memory layer goes through, on the current backend.
+
+`run_layer_test` builds a layer from shapes, calls it, compares output
+shapes, round-trips `get_config`/`from_config`, saves a functional model to
+a `.keras` file and loads it with `safe_mode=True`, takes a training step
+and checks that every weight moved and stayed finite, and runs the layer
+under the `mixed_float16` policy.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def to_numpy(x):
+    return keras.tree.map_structure(ops.convert_to_numpy, x)
+
+
+def random_inputs(shapes, batch_size, seed=0, dtypes=None):
+    """Random float inputs (or ints where `dtypes` says so) for `shapes`."""
+    rng = np.random.default_rng(seed)
+    dtypes = dtypes or ["float32"] * len(shapes)
+    arrays = []
+    for shape, dtype in zip(shapes, dtypes):
+        full = (batch_size,) + tuple(shape[1:])
+        if "int" in dtype:
+            arrays.append(rng.integers(0, 5, size=full).astype(dtype))
+        else:
+            arrays.append(rng.normal(size=full).astype(dtype))
+    return arrays
+
+
+def _single_or_list(items):
+    return items[0] if len(items) == 1 else list(items)
+
+
+def _assert_shapes(outputs, expected):
+    actual = [tuple(o.shape) for o in keras.tree.flatten(outputs)]
+    assert actual == [tuple(s) for s in expected], (actual, expected)
+
+
+def assert_all_close(a, b, atol=0.0):
+    for x, y in zip(keras.tree.flatten(to_numpy(a)), keras.tree.flatten(to_numpy(b))):
+        np.testing.assert_allclose(x, y, atol=atol, rtol=0)
+
+
+def run_layer_test(
+    layer_cls,
+    init_kwargs,
+    input_shapes,
+    expected_output_shapes,
+    tmp_path,
+    expected_num_trainable_weights=None,
+    input_dtypes=None,
+    wrap=None,
+    batch_size=3,
+    static_weights=(),
+    check_mixed_precision=True,
+):
+    """Puts one layer configuration through the standard checks.
+
+    Args:
+        layer_cls: the layer class.
+        init_kwargs: constructor arguments.
+        input_shapes: list of input shapes, batch axis first (may be None).
+        expected_output_shapes: list of output shapes for `batch_size`.
+        tmp_path: a pytest `tmp_path` for the `.keras` file.
+        expected_num_trainable_weights: checked after `build` when given.
+        input_dtypes: per-input dtypes (default float32).
+        wrap: maps the layer to what goes into a model (for a cell:
+            `keras.layers.RNN`); default the layer itself.
+        batch_size: batch size of the concrete inputs.
+        static_weights: names of weights allowed not to move in one step.
+        check_mixed_precision: also run under `mixed_float16`.
+    """
+    wrap = wrap or (lambda layer: layer)
+    inputs = random_inputs(input_shapes, batch_size, dtypes=input_dtypes)
+    call_inputs = _single_or_list(inputs)
+
+    # Build from shapes and call.
+    layer = layer_cls(**init_kwargs)
+    wrapped = wrap(layer)
+    wrapped.build(_single_or_list([tuple(s) for s in input_shapes]))
+    assert layer.built
+    if expected_num_trainable_weights is not None:
+        assert len(layer.trainable_weights) == expected_num_trainable_weights, [
+            w.path for w in layer.trainable_weights
+        ]
+    outputs = wrapped(call_inputs)
+    _assert_shapes(outputs, expected_output_shapes)
+    for value in keras.tree.flatten(to_numpy(outputs)):
+        assert np.all(np.isfinite(value))
+
+    # Config round trip: same config, same outputs from the same weights.
+    config = layer.get_config()
+    clone = layer_cls.from_config(config)
+    assert clone.get_config() == config
+    revived = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(layer)
+    )
+    assert type(revived) is layer_cls and revived.get_config() == config
+    wrapped_clone = wrap(clone)
+    wrapped_clone.build(_single_or_list([tuple(s) for s in input_shapes]))
+    wrapped_clone.set_weights(wrapped.get_weights())
+    assert_all_close(wrapped_clone(call_inputs), outputs)
+
+    # A functional model saved as .keras and loaded with safe_mode=True.
+    symbolic = [
+        keras.Input(tuple(s[1:]), dtype=d)
+        for s, d in zip(input_shapes, input_dtypes or ["float32"] * len(inputs))
+    ]
+    model_outputs = wrap(layer_cls(**init_kwargs))(_single_or_list(symbolic))
+    model = keras.Model(_single_or_list(symbolic), model_outputs)
+    expected = model.predict(call_inputs, verbose=0)
+    path = str(tmp_path / f"{layer_cls.__name__}.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert_all_close(loaded.predict(call_inputs, verbose=0), expected)
+
+    # One training step: every weight gets a finite, non-zero update.
+    targets = [
+        np.random.default_rng(1).normal(size=np.shape(o)).astype("float32")
+        for o in keras.tree.flatten(expected)
+    ]
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    before = {w.path: ops.convert_to_numpy(w) for w in model.trainable_weights}
+    model.fit(call_inputs, _single_or_list(targets), epochs=1,
+              batch_size=batch_size, verbose=0)
+    for weight in model.trainable_weights:
+        after = ops.convert_to_numpy(weight)
+        assert np.all(np.isfinite(after)), weight.path
+        if not any(name in weight.path for name in static_weights):
+            assert not np.array_equal(after, before[weight.path]), (
+                f"{weight.path} did not move: its gradient was zero"
+            )
+
+    if check_mixed_precision:
+        mixed = layer_cls(**init_kwargs, dtype="mixed_float16")
+        mixed_outputs = wrap(mixed)(call_inputs)
+        assert all(w.dtype == "float32" for w in mixed.weights)
+        for value in keras.tree.flatten(mixed_outputs):
+            assert keras.backend.standardize_dtype(value.dtype) == "float16"
+            assert np.all(np.isfinite(ops.convert_to_numpy(value)))
+    return layer
