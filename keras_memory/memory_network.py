@@ -9,6 +9,7 @@ import keras
 from keras import ops
 
 from keras_memory import _validation as check
+from keras_memory.addressing import masked_softmax
 
 WEIGHT_TYING_MODES = (None, "adjacent", "layerwise")
 
@@ -16,35 +17,6 @@ _DEFAULT_INITIALIZER = {
     "class_name": "RandomNormal",
     "config": {"mean": 0.0, "stddev": 0.1, "seed": None},
 }
-
-
-def _large_negative(dtype):
-    # float16 overflows at 6.5e4; bfloat16 and float32 have range to spare.
-    return -3e4 if keras.backend.standardize_dtype(dtype) == "float16" else -1e9
-
-
-def masked_softmax(logits, mask=None):
-    """Softmax over the last axis that gives masked entries exactly zero.
-
-    Args:
-        logits: float tensor `[..., N]`.
-        mask: optional boolean tensor broadcastable to `logits`; `False`
-            marks padding. A row whose entries are all masked gets all
-            zeros (never NaN).
-
-    Returns:
-        Tensor `[..., N]`; unmasked entries of each row sum to 1.
-    """
-    if mask is not None:
-        mask = ops.cast(mask, "bool")
-        floor = ops.cast(_large_negative(logits.dtype), logits.dtype)
-        logits = ops.where(mask, logits, floor)
-    exponentials = ops.exp(logits - ops.max(logits, axis=-1, keepdims=True))
-    if mask is not None:
-        exponentials = exponentials * ops.cast(mask, exponentials.dtype)
-    total = ops.sum(exponentials, axis=-1, keepdims=True)
-    # `total` is >= 1 unless every entry is masked; then the row is all 0.
-    return exponentials / ops.maximum(total, ops.cast(1e-6, total.dtype))
 
 
 def memory_attention(query, memory_keys, mask=None, use_softmax=True):
@@ -61,7 +33,8 @@ def memory_attention(query, memory_keys, mask=None, use_softmax=True):
     Returns:
         `[batch, num_memories]` attention weights.
     """
-    scores = ops.squeeze(ops.matmul(memory_keys, query[:, :, None]), axis=-1)
+    # einsum rather than matmul: Keras' torch matmul computes float64 in float32.
+    scores = ops.einsum("bd,bnd->bn", query, memory_keys)
     if use_softmax:
         return masked_softmax(scores, mask)
     if mask is None:
@@ -80,7 +53,12 @@ def memory_read(attention, memory_values):
     Returns:
         `[batch, memory_dim]`.
     """
-    return ops.squeeze(ops.matmul(attention[:, None, :], memory_values), axis=1)
+    return ops.einsum("bn,bnd->bd", attention, memory_values)
+
+
+def _embed(memories, embedding):
+    """`[batch, N, input_dim]` x `[input_dim, d]` -> `[batch, N, d]`."""
+    return ops.einsum("bni,id->bnd", memories, embedding)
 
 
 def _split_pair(layer_name, inputs):
@@ -269,8 +247,8 @@ class MemoryHop(_LinearMemoryLayer):
             self.num_memories,
         )
         memory_mask = _memory_mask(mask, memory_mask, memories_shape)
-        keys = ops.matmul(memories, self.input_embedding)
-        values = ops.matmul(memories, self.output_embedding)
+        keys = _embed(memories, self.input_embedding)
+        values = _embed(memories, self.output_embedding)
         attention = memory_attention(query, keys, memory_mask, self.use_softmax)
         state = query + memory_read(attention, values)
         return (state, attention) if self.return_attention else state
@@ -428,10 +406,10 @@ class MemoryNetwork(_LinearMemoryLayer):
             self.num_memories,
         )
         memory_mask = _memory_mask(mask, memory_mask, memories_shape)
-        embedded = [ops.matmul(memories, e) for e in self.memory_embeddings]
+        embedded = [_embed(memories, e) for e in self.memory_embeddings]
         tied = self.weight_tying == "adjacent"
         query_kernel = self.memory_embeddings[0] if tied else self.query_embedding
-        state = ops.matmul(query, query_kernel)
+        state = ops.einsum("bi,id->bd", query, query_kernel)
         attentions = []
         for key_index, value_index in self._hop_embeddings:
             attention = memory_attention(
@@ -439,13 +417,13 @@ class MemoryNetwork(_LinearMemoryLayer):
             )
             read = memory_read(attention, embedded[value_index])
             if self.weight_tying == "layerwise":
-                state = ops.matmul(state, self.hop_transition)
+                state = ops.einsum("bd,de->be", state, self.hop_transition)
             state = state + read
             attentions.append(attention)
         if tied:
-            logits = ops.matmul(state, ops.transpose(self.memory_embeddings[-1]))
+            logits = ops.einsum("bd,id->bi", state, self.memory_embeddings[-1])
         else:
-            logits = ops.matmul(state, self.output_kernel)
+            logits = ops.einsum("bd,do->bo", state, self.output_kernel)
         output = self.output_activation(logits)
         if self.return_attention:
             return output, ops.stack(attentions, axis=1)

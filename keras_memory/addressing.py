@@ -1,0 +1,242 @@
+"""Memory addressing as pure `keras.ops` functions (Graves et al., 2014).
+
+The NTM addresses memory in four stages, each a function here:
+
+    content_addressing -> interpolate -> circular_shift -> sharpen
+
+and `address` runs them in order. `read` and `write` use the resulting
+weights. Every function works on any backend, inside or outside `jit`, and
+is safe on degenerate input (zero keys, zero memory, one-hot weights, large
+sharpness): no NaN, by construction, through epsilons in norms and a
+log-space sharpening.
+
+Shapes. `batch` is the batch axis, `N` the number of memory rows, `M` the
+row width. Every function also accepts a leading *head axis*: pass
+`[batch, heads, ...]` instead of `[batch, ...]` for `key`, `beta`, `gate`,
+`gamma`, `shift_weights`, `weights`, `erase` and `add`, and the result gets
+the same head axis (the memory stays `[batch, N, M]`, shared by the heads).
+"""
+
+import keras
+from keras import ops
+
+EPSILON = 1e-6
+
+
+def masked_softmax(logits, mask=None):
+    """Softmax over the last axis that gives masked entries exactly zero.
+
+    Args:
+        logits: float tensor `[..., N]`.
+        mask: optional boolean tensor broadcastable to `logits`; `False`
+            marks padding. A row whose entries are all masked gets all
+            zeros (never NaN).
+
+    Returns:
+        Tensor `[..., N]`; the unmasked entries of each row sum to 1.
+    """
+    (logits,) = _tensors(logits)
+    if mask is not None:
+        mask = ops.cast(mask, "bool")
+        # float16 overflows at 6.5e4; wider types have range to spare.
+        is_half = keras.backend.standardize_dtype(logits.dtype) == "float16"
+        floor = -3e4 if is_half else -1e9
+        logits = ops.where(mask, logits, ops.cast(floor, logits.dtype))
+    exponentials = ops.exp(logits - ops.max(logits, axis=-1, keepdims=True))
+    if mask is not None:
+        exponentials = exponentials * ops.cast(mask, exponentials.dtype)
+    total = ops.sum(exponentials, axis=-1, keepdims=True)
+    # `total` is >= 1 unless every entry is masked; then the row is all 0.
+    # (ops.where, not ops.maximum: Keras' torch maximum returns float32.)
+    return exponentials / ops.where(total > 0, total, 1.0)
+
+
+def _tensors(*values):
+    """Accepts NumPy arrays and Python lists as well as backend tensors."""
+    return [ops.convert_to_tensor(value) for value in values]
+
+
+def _add_head_axis(tensor):
+    """`[batch, X]` -> `([batch, 1, X], True)`; `[batch, H, X]` unchanged."""
+    if len(tensor.shape) == 2:
+        return ops.expand_dims(tensor, 1), True
+    return tensor, False
+
+
+def _vector_norms(tensor, epsilon):
+    return ops.sqrt(ops.sum(ops.square(tensor), axis=-1, keepdims=True) + epsilon)
+
+
+def cosine_similarity(key, memory, epsilon=EPSILON):
+    """Cosine similarity of a key with every memory row.
+
+    Args:
+        key: `[batch, M]` (or `[batch, heads, M]`).
+        memory: `[batch, N, M]`.
+        epsilon: added under the square root of each norm, so a zero key or
+            a zero row has similarity 0 instead of NaN.
+
+    Returns:
+        `[batch, N]` (or `[batch, heads, N]`), values in [-1, 1].
+    """
+    key, memory = _tensors(key, memory)
+    key, squeeze = _add_head_axis(key)
+    # einsum rather than matmul: Keras' torch matmul computes float64 in float32.
+    dots = ops.einsum("bhm,bnm->bhn", key, memory)
+    key_norms = _vector_norms(key, epsilon)  # [b, h, 1]
+    row_norms = ops.transpose(_vector_norms(memory, epsilon), (0, 2, 1))  # [b, 1, N]
+    similarity = dots / (key_norms * row_norms)
+    return ops.squeeze(similarity, 1) if squeeze else similarity
+
+
+def content_addressing(key, memory, beta, epsilon=EPSILON):
+    """Content weights `softmax(beta * cosine(key, memory_i))` over the rows.
+
+    Args:
+        key: `[batch, M]` (or `[batch, heads, M]`).
+        memory: `[batch, N, M]`.
+        beta: `[batch, 1]` (or `[batch, heads, 1]`), key strength >= 0.
+        epsilon: see `cosine_similarity`.
+
+    Returns:
+        `[batch, N]` (or `[batch, heads, N]`) weights summing to 1. A zero
+        key or a zero memory gives uniform weights.
+    """
+    (beta,) = _tensors(beta)
+    return masked_softmax(beta * cosine_similarity(key, memory, epsilon))
+
+
+def interpolate(content_weights, previous_weights, gate):
+    """Blend content and previous weights: `g * w_c + (1 - g) * w_prev`.
+
+    Args:
+        content_weights: `[batch, N]` (or `[batch, heads, N]`).
+        previous_weights: same shape, the head's weights at the last step.
+        gate: `[batch, 1]` (or `[batch, heads, 1]`), in [0, 1].
+
+    Returns:
+        Weights of the same shape.
+    """
+    content_weights, previous_weights, gate = _tensors(
+        content_weights, previous_weights, gate
+    )
+    return gate * content_weights + (1.0 - gate) * previous_weights
+
+
+def circular_shift(weights, shift_weights):
+    """Rotate weights by a distribution over shifts, wrapping around.
+
+    `w~(i) = sum_j w(j) s(i - j)`: with `shift_weights` ordered from shift
+    `-R` to `+R`, a one-hot shift of `+1` moves the focus from row `i` to
+    row `i + 1` (and from the last row to row 0). For `R = 1` the order is
+    `[shift_left, stay, shift_right]`.
+
+    Args:
+        weights: `[batch, N]` (or `[batch, heads, N]`).
+        shift_weights: `[batch, 2R + 1]` (or `[batch, heads, 2R + 1]`), a
+            distribution over shifts `-R..R`, with `2R + 1 <= N`.
+
+    Returns:
+        Weights of the same shape as `weights`.
+    """
+    weights, shift_weights = _tensors(weights, shift_weights)
+    width = shift_weights.shape[-1]
+    num_rows = weights.shape[-1]
+    if width is None or width % 2 != 1:
+        raise ValueError(
+            "`shift_weights` must have an odd, static last dimension 2R + 1, "
+            f"received shift_weights with shape {tuple(shift_weights.shape)}."
+        )
+    if num_rows is not None and width > num_rows:
+        raise ValueError(
+            f"`shift_weights` covers {width} shifts but `weights` has only "
+            f"{num_rows} rows; 2R + 1 must be <= N. Received shift_weights "
+            f"with shape {tuple(shift_weights.shape)} and weights with shape "
+            f"{tuple(weights.shape)}."
+        )
+    radius = width // 2
+    shifted = 0.0
+    for index in range(width):
+        # ops.roll by +r puts w(i - r) at position i.
+        shift = index - radius
+        rolled = weights if shift == 0 else ops.roll(weights, shift, axis=-1)
+        shifted = shifted + rolled * shift_weights[..., index : index + 1]
+    return shifted
+
+
+def sharpen(weights, gamma, epsilon=EPSILON):
+    """Sharpen weights: `w^gamma / sum(w^gamma)`, computed in log space.
+
+    Args:
+        weights: `[batch, N]` (or `[batch, heads, N]`), non-negative.
+        gamma: `[batch, 1]` (or `[batch, heads, 1]`), >= 1.
+        epsilon: added to the weights before the log, so zero weights and
+            large gamma (100 and beyond) stay finite.
+
+    Returns:
+        Weights of the same shape, summing to 1.
+    """
+    weights, gamma = _tensors(weights, gamma)
+    return masked_softmax(gamma * ops.log(weights + epsilon))
+
+
+def address(key, beta, gate, shift_weights, gamma, previous_weights, memory):
+    """The four addressing stages in order.
+
+    Args:
+        key: `[batch, M]`; beta, gate, gamma: `[batch, 1]`;
+        shift_weights: `[batch, 2R + 1]`; previous_weights: `[batch, N]`;
+        memory: `[batch, N, M]`. Each may carry a head axis (module docs).
+
+    Returns:
+        `[batch, N]` (or `[batch, heads, N]`) weights summing to 1.
+    """
+    content = content_addressing(key, memory, beta)
+    gated = interpolate(content, previous_weights, gate)
+    shifted = circular_shift(gated, shift_weights)
+    return sharpen(shifted, gamma)
+
+
+def read(memory, weights):
+    """Read a weighted sum of memory rows: `r = sum_i w(i) M(i)`.
+
+    Args:
+        memory: `[batch, N, M]`.
+        weights: `[batch, N]` (or `[batch, heads, N]`).
+
+    Returns:
+        `[batch, M]` (or `[batch, heads, M]`).
+    """
+    memory, weights = _tensors(memory, weights)
+    weights, squeeze = _add_head_axis(weights)
+    reads = ops.einsum("bhn,bnm->bhm", weights, memory)
+    return ops.squeeze(reads, 1) if squeeze else reads
+
+
+def write(memory, weights, erase, add):
+    """Erase then add: `M * (1 - w e^T) + w a^T`.
+
+    With a head axis, the heads write at once as in Graves et al.: the
+    erase factors multiply, `M * prod_h (1 - w_h e_h^T) + sum_h w_h a_h^T`.
+
+    Args:
+        memory: `[batch, N, M]`.
+        weights: `[batch, N]` (or `[batch, heads, N]`).
+        erase: `[batch, M]` (or `[batch, heads, M]`), in [0, 1].
+        add: `[batch, M]` (or `[batch, heads, M]`).
+
+    Returns:
+        The new memory, `[batch, N, M]`.
+    """
+    memory, weights, erase, add = _tensors(memory, weights, erase, add)
+    weights, _ = _add_head_axis(weights)
+    erase, _ = _add_head_axis(erase)
+    add, _ = _add_head_axis(add)
+    weights_column = ops.expand_dims(weights, -1)  # [b, h, N, 1]
+    erase_factors = 1.0 - weights_column * ops.expand_dims(erase, 2)  # [b, h, N, M]
+    if weights.shape[1] == 1:
+        keep = erase_factors[:, 0]
+    else:
+        keep = ops.prod(erase_factors, axis=1)
+    added = ops.einsum("bhn,bhm->bnm", weights, add)
+    return memory * keep + added
