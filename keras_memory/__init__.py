@@ -1,24 +1,46 @@
-"""keras-memory: memory-augmented layers for Keras 3 on JAX, PyTorch and TensorFlow."""
+"""keras-memory: memory-augmented layers for Keras 3 on JAX, PyTorch and TensorFlow.
+
+Modules: `addressing` (pure addressing functions), `memory_networks`
+(MemoryHop, MemoryNetwork), `turing_machines` (NTM heads, cell, layer),
+`tasks` (synthetic data), `plotting` (pictures, needs matplotlib).
+"""
 
 from keras_memory import addressing
-from keras_memory import memory_network as memory_network_module
+from keras_memory import memory_networks
 from keras_memory import tasks
-from keras_memory.memory_network import MemoryHop
-from keras_memory.memory_network import MemoryNetwork
+from keras_memory import turing_machines
 from keras_memory.addressing import masked_softmax
-from keras_memory.memory_network import memory_attention
-from keras_memory.memory_network import memory_network
-from keras_memory.memory_network import memory_read
+from keras_memory.memory_networks import MemoryHop
+from keras_memory.memory_networks import MemoryNetwork
+from keras_memory.memory_networks import memory_attention
+from keras_memory.memory_networks import memory_network
+from keras_memory.memory_networks import memory_read
+from keras_memory.turing_machines import NTM
+from keras_memory.turing_machines import NTMCell
+from keras_memory.turing_machines import NTMReadHead
+from keras_memory.turing_machines import NTMState
+from keras_memory.turing_machines import NTMWriteHead
+from keras_memory.turing_machines import ntm
+from keras_memory.turing_machines import trace
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MemoryHop",
-    "addressing",
     "MemoryNetwork",
+    "NTM",
+    "NTMCell",
+    "NTMReadHead",
+    "NTMState",
+    "NTMWriteHead",
+    "addressing",
     "masked_softmax",
     "memory_attention",
     "memory_network",
+    "memory_networks",
     "memory_read",
+    "ntm",
     "tasks",
+    "trace",
+    "turing_machines",
 ]

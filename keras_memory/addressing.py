@@ -168,7 +168,8 @@ def sharpen(weights, gamma, epsilon=EPSILON):
     """Sharpen weights: `w^gamma / sum(w^gamma)`, computed in log space.
 
     Args:
-        weights: `[batch, N]` (or `[batch, heads, N]`), non-negative.
+        weights: `[batch, N]` (or `[batch, heads, N]`), non-negative
+            (negative entries are treated as 0).
         gamma: `[batch, 1]` (or `[batch, heads, 1]`), >= 1.
         epsilon: added to the weights before the log, so zero weights and
             large gamma (100 and beyond) stay finite.
@@ -177,7 +178,9 @@ def sharpen(weights, gamma, epsilon=EPSILON):
         Weights of the same shape, summing to 1.
     """
     weights, gamma = _tensors(weights, gamma)
-    return masked_softmax(gamma * ops.log(weights + epsilon))
+    # relu: weights that rounding (or a caller) made negative count as 0
+    # instead of turning the log into NaN.
+    return masked_softmax(gamma * ops.log(ops.relu(weights) + epsilon))
 
 
 def address(key, beta, gate, shift_weights, gamma, previous_weights, memory):

@@ -52,11 +52,34 @@ def _memory_hop_case():
     return keras.Model([query, memories], [state, attention]), inputs
 
 
+def _ntm_case(**options):
+    def build():
+        model = km.ntm(5, memory_size=12, memory_dim=6, controller_size=16, **options)
+        inputs = np.random.default_rng(3).normal(size=(2, 7, 5)).astype("float32")
+        return model, [inputs]
+
+    return build
+
+
+def _ntm_masked_state_case():
+    inputs = keras.Input((None, 5))
+    outputs = km.NTM(
+        memory_size=12, memory_dim=6, controller_size=16, num_read_heads=2,
+        memory_init="learned", return_state=True,
+    )(keras.layers.Masking()(inputs))
+    x = np.random.default_rng(4).normal(size=(2, 7, 5)).astype("float32")
+    x[0, 5:] = 0.0  # two padded steps, masked
+    return keras.Model(inputs, outputs), [x]
+
+
 CASES = {
     "memory_network_untied": _memory_network_case(None),
     "memory_network_adjacent": _memory_network_case("adjacent"),
     "memory_network_layerwise": _memory_network_case("layerwise"),
     "memory_hop_masked": _memory_hop_case,
+    "ntm_lstm": _ntm_case(),
+    "ntm_dense_random_memory": _ntm_case(controller="dense", memory_init="random"),
+    "ntm_masked_with_state": _ntm_masked_state_case,
 }
 
 

@@ -183,7 +183,7 @@ def test_adjacent_tying_shares_output_projection_with_last_embedding():
 
 
 def test_weight_tying_round_trips_through_config():
-    for mode in km.memory_network_module.WEIGHT_TYING_MODES:
+    for mode in km.memory_networks.WEIGHT_TYING_MODES:
         net = km.MemoryNetwork(weight_tying=mode)
         assert km.MemoryNetwork.from_config(net.get_config()).weight_tying == mode
 

@@ -1,0 +1,901 @@
+"""Neural Turing Machine (Graves et al., 2014) as Keras layers.
+
+- `NTMReadHead`, `NTMWriteHead`: map a controller output to addressing
+  parameters and apply them to a memory.
+- `NTMCell`: one time step (controller, heads, output projection); an RNN
+  cell for `keras.layers.RNN`.
+- `NTM`: the sequence layer, a `keras.layers.RNN` around `NTMCell`.
+- `ntm`: a functional-model builder; `trace`: per-step read and write
+  weights for plotting.
+"""
+
+import collections
+
+import keras
+from keras import ops
+
+from keras_memory import _validation as check
+from keras_memory import addressing
+
+CONTROLLERS = ("lstm", "dense")
+MEMORY_INITS = ("constant", "learned", "random")
+KEY_ACTIVATIONS = ("tanh", "linear")
+# A constant memory starts every row at this small value (Collier & Beel,
+# 2018: the fastest of the initialisations they compared).
+CONSTANT_MEMORY_VALUE = 1e-6
+# Initial head weights are softmax(logits) with this logit on row 0 and 0
+# elsewhere: focused, so that the first writes break the symmetry of a
+# constant memory, yet trainable.
+INITIAL_FOCUS_LOGIT = 10.0
+
+
+NTMState = collections.namedtuple(
+    "NTMState",
+    ["output", "controller", "reads", "read_weights", "write_weights", "memory"],
+)
+NTMState.__doc__ = """The parts of an `NTMCell` state, with named fields.
+
+- output: `[batch, output_size]`, the last output. Keras' JAX RNN loop
+  takes the first state as the previous output when it skips a masked
+  step, so it comes first.
+- controller: list of controller states (`[h, c]`, each
+  `[batch, controller_size]`, for the LSTM; empty for the dense controller).
+- reads: `[batch, num_read_heads, memory_dim]`, the last read vectors.
+- read_weights: `[batch, num_read_heads, memory_size]`.
+- write_weights: `[batch, num_write_heads, memory_size]`.
+- memory: `[batch, memory_size, memory_dim]`.
+
+`NTMCell` keeps its state flat (a list of 2-D tensors, as
+`keras.layers.RNN` expects); `NTMCell.unpack_state` and
+`NTMCell.pack_state` convert between the two.
+"""
+
+
+def _serialize(value, module):
+    return module.serialize(value) if value is not None else None
+
+
+class _NTMHead(keras.layers.Layer):
+    """Projection of the controller output to one head's parameters."""
+
+    def __init__(
+        self,
+        shift_range=1,
+        key_activation="tanh",
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.shift_range = check.positive_int("shift_range", shift_range)
+        self.key_activation = check.choice(
+            "key_activation", key_activation, KEY_ACTIVATIONS
+        )
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+
+    def _extra_parameter_sizes(self, memory_dim):
+        return []
+
+    def _shapes(self, input_shape):
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
+            raise ValueError(
+                f"{type(self).__name__} must be called on a list "
+                "`[controller_output, memory, previous_weights]`, received "
+                f"{input_shape!r}."
+            )
+        controller_shape, memory_shape, weights_shape = (
+            check.shape_of(name, value)
+            for name, value in zip(
+                ("controller_output", "memory", "previous_weights"), input_shape
+            )
+        )
+        check.rank("controller_output", controller_shape, 2, "([batch, features])")
+        check.rank("memory", memory_shape, 3, "([batch, memory_size, memory_dim])")
+        check.rank("previous_weights", weights_shape, 2, "([batch, memory_size])")
+        check.dim("previous_weights", weights_shape, -1, memory_shape[1], "memory_size")
+        return controller_shape, memory_shape, weights_shape
+
+    def build(self, input_shape):
+        controller_shape, memory_shape, _ = self._shapes(input_shape)
+        memory_size, memory_dim = memory_shape[1], memory_shape[2]
+        if memory_size is None or memory_dim is None or controller_shape[-1] is None:
+            raise ValueError(
+                f"{type(self).__name__} needs static controller and memory "
+                f"sizes, received shapes {input_shape!r}."
+            )
+        if 2 * self.shift_range + 1 > memory_size:
+            raise ValueError(
+                "`shift_range` R needs 2R + 1 <= memory_size, received "
+                f"shift_range={self.shift_range} with memory_size={memory_size}."
+            )
+        self.memory_size, self.memory_dim = memory_size, memory_dim
+        # key, beta, gate, shifts, gamma [, erase, add]
+        self._split_sizes = [memory_dim, 1, 1, 2 * self.shift_range + 1, 1]
+        self._split_sizes += self._extra_parameter_sizes(memory_dim)
+        units = sum(self._split_sizes)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(controller_shape[-1], units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = self.add_weight(
+            name="bias",
+            shape=(units,),
+            initializer=self.bias_initializer,
+            regularizer=self.bias_regularizer,
+        )
+
+    def _head_parameters(self, controller_output):
+        projected = ops.matmul(controller_output, self.kernel) + self.bias
+        boundaries, total = [], 0
+        for size in self._split_sizes[:-1]:
+            total += size
+            boundaries.append(total)
+        raw = ops.split(projected, boundaries, axis=-1)
+        key = ops.tanh(raw[0]) if self.key_activation == "tanh" else raw[0]
+        return {
+            "key": key,
+            "beta": ops.softplus(raw[1]),
+            "gate": ops.sigmoid(raw[2]),
+            "shift_weights": ops.softmax(raw[3], axis=-1),
+            "gamma": 1.0 + ops.softplus(raw[4]),
+            "extra": raw[5:],
+        }
+
+    def _address(self, inputs):
+        controller_output, memory, previous_weights = inputs
+        self._shapes([controller_output, memory, previous_weights])
+        check.dim("memory", check.shape_of("memory", memory), 1, self.memory_size, "memory_size")
+        check.dim("memory", check.shape_of("memory", memory), 2, self.memory_dim, "memory_dim")
+        params = self._head_parameters(controller_output)
+        weights = addressing.address(
+            params["key"],
+            params["beta"],
+            params["gate"],
+            params["shift_weights"],
+            params["gamma"],
+            previous_weights,
+            memory,
+        )
+        return weights, params
+
+    def compute_output_shape(self, input_shape):
+        controller_shape, memory_shape, weights_shape = self._shapes(input_shape)
+        first = self._first_output_shape(controller_shape, memory_shape)
+        return first, tuple(weights_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "shift_range": self.shift_range,
+                "key_activation": self.key_activation,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "bias_initializer": keras.initializers.serialize(
+                    self.bias_initializer
+                ),
+                "kernel_regularizer": _serialize(
+                    self.kernel_regularizer, keras.regularizers
+                ),
+                "bias_regularizer": _serialize(
+                    self.bias_regularizer, keras.regularizers
+                ),
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class NTMReadHead(_NTMHead):
+    """An NTM read head: address the memory, then read from it.
+
+    A dense projection of the controller output gives the addressing
+    parameters, each through the activation that keeps it in range: key
+    `tanh` (or linear), strength beta `softplus`, gate `sigmoid`, shift
+    distribution `softmax` over `2R + 1` shifts, sharpening gamma
+    `1 + softplus`. They drive `keras_memory.addressing.address`.
+
+    Args:
+        shift_range: int >= 1, the largest shift R; needs `2R + 1 <= N`.
+        key_activation: `"tanh"` (default) or `"linear"`.
+        kernel_initializer, bias_initializer, kernel_regularizer,
+            bias_regularizer: for the projection.
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: list `[controller_output, memory, previous_weights]`:
+            `[batch, controller_size]`, `[batch, N, M]`, `[batch, N]`.
+
+    Returns:
+        `(read_vector, weights)`: `[batch, M]` and `[batch, N]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> head = NTMReadHead()
+    >>> memory = np.random.rand(2, 8, 4).astype("float32")
+    >>> weights = np.full((2, 8), 1 / 8, "float32")
+    >>> read, new_weights = head([np.ones((2, 5), "float32"), memory, weights])
+    >>> tuple(read.shape), tuple(new_weights.shape)
+    ((2, 4), (2, 8))
+    """
+
+    def call(self, inputs):
+        memory = inputs[1]
+        weights, _ = self._address(inputs)
+        return addressing.read(memory, weights), weights
+
+    def _first_output_shape(self, controller_shape, memory_shape):
+        return (controller_shape[0], memory_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class NTMWriteHead(_NTMHead):
+    """An NTM write head: address the memory, then erase and add.
+
+    The addressing parameters are those of `NTMReadHead`; two more vectors
+    come from the same projection: the erase vector `e` (`sigmoid`, in
+    [0, 1]) and the add vector `a` (`add_activation`, default `tanh`). The
+    memory becomes `M * (1 - w e^T) + w a^T`.
+
+    Args:
+        shift_range, key_activation, kernel_initializer, bias_initializer,
+            kernel_regularizer, bias_regularizer: as for `NTMReadHead`.
+        add_activation: activation of the add vector; default `"tanh"`
+            (bounded, so memory values stay bounded too).
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: list `[controller_output, memory, previous_weights]`:
+            `[batch, controller_size]`, `[batch, N, M]`, `[batch, N]`.
+
+    Returns:
+        `(new_memory, weights)`: `[batch, N, M]` and `[batch, N]`.
+    """
+
+    def __init__(self, add_activation="tanh", **kwargs):
+        super().__init__(**kwargs)
+        self.add_activation = keras.activations.get(add_activation)
+
+    def _extra_parameter_sizes(self, memory_dim):
+        return [memory_dim, memory_dim]
+
+    def call(self, inputs):
+        memory = inputs[1]
+        weights, params = self._address(inputs)
+        erase_raw, add_raw = params["extra"]
+        new_memory = addressing.write(
+            memory, weights, ops.sigmoid(erase_raw), self.add_activation(add_raw)
+        )
+        return new_memory, weights
+
+    def _first_output_shape(self, controller_shape, memory_shape):
+        return tuple(memory_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["add_activation"] = keras.activations.serialize(self.add_activation)
+        return config
+
+
+def _initial_focus(shape, dtype=None):
+    """Head-weight logits focused on row 0 (see INITIAL_FOCUS_LOGIT)."""
+    row = ops.one_hot(ops.zeros((shape[0],), "int32"), shape[1], dtype=dtype)
+    return row * INITIAL_FOCUS_LOGIT
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class NTMCell(keras.layers.Layer):
+    """One step of a Neural Turing Machine, for `keras.layers.RNN`.
+
+    At each step the controller sees `[input, previous reads]`; its output
+    drives the read heads (which read the memory as it was) and then the
+    write heads (each writing to the memory the previous one left); the
+    cell outputs a projection of `[controller output, new reads]`.
+
+    Args:
+        memory_size: int >= 1, memory rows N. Default 128.
+        memory_dim: int >= 1, row width M. Default 32.
+        controller_size: int >= 1, controller units. Default 256.
+        num_heads: int >= 1, read/write head pairs. Default 1.
+        output_size: int >= 1 or `None` (the input size).
+        controller: `"lstm"` (default) or `"dense"` (feed-forward, tanh).
+        shift_range: int >= 1, largest head shift R; `2R + 1 <= N`.
+        memory_init: how each sequence's memory starts: `"constant"`
+            (every entry 1e-6; default, the fastest to train), `"learned"`
+            (a trainable `[N, M]` weight) or `"random"` (a fixed,
+            non-trainable random `[N, M]` weight drawn at build time).
+        output_activation: activation of the output projection (default
+            `None`: logits; use `"sigmoid"` for bit targets).
+        num_read_heads, num_write_heads: override `num_heads` for one kind.
+        key_activation: `"tanh"` or `"linear"`, for every head.
+        add_activation: activation of the write heads' add vectors.
+        kernel_initializer, kernel_regularizer: for every projection (the
+            controller keeps Keras' defaults).
+        seed: int or `None`, for `memory_init="random"`.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: `[batch, input_size]`.
+        states: the flat state list (see `NTMState`, `unpack_state`).
+        training: passed to the controller.
+
+    Returns:
+        `(output, new_states)`, output `[batch, output_size]`.
+
+    The initial head weights are `softmax` of trainable logits focused on
+    row 0, and the initial reads are read from the initial memory with them.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> cell = NTMCell(memory_size=16, memory_dim=8, controller_size=32)
+    >>> layer = keras.layers.RNN(cell, return_sequences=True)
+    >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
+    (2, 5, 3)
+    """
+
+    def __init__(
+        self,
+        memory_size=128,
+        memory_dim=32,
+        controller_size=256,
+        num_heads=1,
+        output_size=None,
+        controller="lstm",
+        shift_range=1,
+        memory_init="constant",
+        output_activation=None,
+        num_read_heads=None,
+        num_write_heads=None,
+        key_activation="tanh",
+        add_activation="tanh",
+        kernel_initializer="glorot_uniform",
+        kernel_regularizer=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.memory_size = check.positive_int("memory_size", memory_size)
+        self.memory_dim = check.positive_int("memory_dim", memory_dim)
+        self.controller_size = check.positive_int("controller_size", controller_size)
+        self.num_heads = check.positive_int("num_heads", num_heads)
+        self.requested_output_size = check.optional_positive_int(
+            "output_size", output_size
+        )
+        self.controller_type = check.choice("controller", controller, CONTROLLERS)
+        self.shift_range = check.positive_int("shift_range", shift_range)
+        if 2 * self.shift_range + 1 > self.memory_size:
+            raise ValueError(
+                "`shift_range` R needs 2R + 1 <= memory_size, received "
+                f"shift_range={shift_range} with memory_size={memory_size}."
+            )
+        self.memory_init = check.choice("memory_init", memory_init, MEMORY_INITS)
+        self.output_activation = keras.activations.get(output_activation)
+        self.num_read_heads = check.optional_positive_int(
+            "num_read_heads", num_read_heads
+        )
+        self.num_write_heads = check.optional_positive_int(
+            "num_write_heads", num_write_heads
+        )
+        self.key_activation = check.choice(
+            "key_activation", key_activation, KEY_ACTIVATIONS
+        )
+        self.add_activation = keras.activations.get(add_activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.seed = seed
+        self.reads_count = self.num_read_heads or self.num_heads
+        self.writes_count = self.num_write_heads or self.num_heads
+
+
+    @property
+    def state_size(self):
+        """Sizes of the flat state: output, controller, reads, weights, memory.
+
+        The output size is known once the cell is built (or when
+        `output_size` is given); before that its entry is `None`.
+        """
+        output = self.output_units if self.built else self.requested_output_size
+        controller = (
+            [self.controller_size, self.controller_size]
+            if self.controller_type == "lstm"
+            else []
+        )
+        return [output] + controller + [
+            self.reads_count * self.memory_dim,
+            self.reads_count * self.memory_size,
+            self.writes_count * self.memory_size,
+            self.memory_size * self.memory_dim,
+        ]
+
+    # -- state ----------------------------------------------------------------
+
+    def unpack_state(self, states):
+        """Flat state list -> `NTMState` with shaped fields."""
+        states = list(states)
+        count = len(states) - 4
+        reads, read_weights, write_weights, memory = states[count:]
+        return NTMState(
+            output=states[0],
+            controller=states[1:count],
+            reads=ops.reshape(reads, (-1, self.reads_count, self.memory_dim)),
+            read_weights=ops.reshape(
+                read_weights, (-1, self.reads_count, self.memory_size)
+            ),
+            write_weights=ops.reshape(
+                write_weights, (-1, self.writes_count, self.memory_size)
+            ),
+            memory=ops.reshape(memory, (-1, self.memory_size, self.memory_dim)),
+        )
+
+    def pack_state(self, state):
+        """`NTMState` -> the flat list of 2-D tensors `keras.layers.RNN` carries."""
+        flat = [
+            ops.reshape(part, (-1, size))
+            for part, size in zip(
+                (state.reads, state.read_weights, state.write_weights, state.memory),
+                self.state_size[-4:],
+            )
+        ]
+        return [state.output] + list(state.controller) + flat
+
+    # -- build ------------------------------------------------------------------
+
+    def build(self, input_shape):
+        input_shape = check.shape_of("inputs", input_shape)
+        check.rank("inputs", input_shape, 2, "([batch, input_size]) per step")
+        input_size = input_shape[-1]
+        if input_size is None:
+            raise ValueError(
+                "`inputs` must have a known last dimension, received inputs "
+                f"with shape {input_shape}."
+            )
+        self.input_size = input_size
+        self.output_units = self.requested_output_size or input_size
+        policy = self.dtype_policy
+        if self.controller_type == "lstm":
+            self.controller = keras.layers.LSTMCell(
+                self.controller_size, dtype=policy, name="controller"
+            )
+        else:
+            self.controller = keras.layers.Dense(
+                self.controller_size, activation="tanh", dtype=policy,
+                name="controller",
+            )
+        controller_input = (None, input_size + self.reads_count * self.memory_dim)
+        self.controller.build(controller_input)
+        head_options = dict(
+            shift_range=self.shift_range,
+            key_activation=self.key_activation,
+            kernel_initializer=self.kernel_initializer,
+            kernel_regularizer=self.kernel_regularizer,
+            dtype=policy,
+        )
+        head_inputs = [
+            (None, self.controller_size),
+            (None, self.memory_size, self.memory_dim),
+            (None, self.memory_size),
+        ]
+        self.read_heads = [
+            NTMReadHead(name=f"read_head_{i}", **head_options)
+            for i in range(self.reads_count)
+        ]
+        self.write_heads = [
+            NTMWriteHead(
+                name=f"write_head_{i}", add_activation=self.add_activation,
+                **head_options,
+            )
+            for i in range(self.writes_count)
+        ]
+        for head in self.read_heads + self.write_heads:
+            head.build(head_inputs)
+        self.output_projection = keras.layers.Dense(
+            self.output_units,
+            activation=self.output_activation,
+            kernel_initializer=self.kernel_initializer,
+            kernel_regularizer=self.kernel_regularizer,
+            dtype=policy,
+            name="output_projection",
+        )
+        self.output_projection.build(
+            (None, self.controller_size + self.reads_count * self.memory_dim)
+        )
+        memory_shape = (self.memory_size, self.memory_dim)
+        if self.memory_init != "constant":
+            scale = 1.0 / (self.memory_size + self.memory_dim) ** 0.5
+            self.initial_memory = self.add_weight(
+                name="initial_memory",
+                shape=memory_shape,
+                initializer=keras.initializers.RandomUniform(-scale, scale, seed=self.seed),
+                trainable=self.memory_init == "learned",
+            )
+        self.initial_read_logits = self.add_weight(
+            name="initial_read_logits",
+            shape=(self.reads_count, self.memory_size),
+            initializer=_initial_focus,
+        )
+        self.initial_write_logits = self.add_weight(
+            name="initial_write_logits",
+            shape=(self.writes_count, self.memory_size),
+            initializer=_initial_focus,
+        )
+
+    @property
+    def output_size(self):
+        """Output units; `keras.layers.RNN` reads it for its output shape."""
+        if self.built:
+            return self.output_units
+        return self.requested_output_size
+
+    def get_initial_state(self, batch_size=None):
+        """The state every sequence starts from, as a flat list."""
+        dtype = self.compute_dtype
+
+        def tiled(value):
+            # tile copies (a broadcast view could not back a stateful variable
+            # on torch).
+            value = ops.cast(value, dtype)[None]
+            return ops.tile(value, [batch_size] + [1] * (len(value.shape) - 1))
+
+        if self.memory_init == "constant":
+            memory = ops.full(
+                (batch_size, self.memory_size, self.memory_dim),
+                CONSTANT_MEMORY_VALUE,
+                dtype=dtype,
+            )
+        else:
+            memory = tiled(self.initial_memory)
+        read_weights = tiled(ops.softmax(self.initial_read_logits, axis=-1))
+        write_weights = tiled(ops.softmax(self.initial_write_logits, axis=-1))
+        output, *controller = [
+            ops.zeros((batch_size, size), dtype=dtype)
+            for size in self.state_size[:-4]
+        ]
+        state = NTMState(
+            output=output,
+            controller=controller,
+            reads=addressing.read(memory, read_weights),
+            read_weights=read_weights,
+            write_weights=write_weights,
+            memory=memory,
+        )
+        return self.pack_state(state)
+
+    # -- step ---------------------------------------------------------------------
+
+    def call(self, inputs, states, training=None):
+        state = self.unpack_state(states)
+        previous_reads = ops.reshape(
+            state.reads, (-1, self.reads_count * self.memory_dim)
+        )
+        controller_input = ops.concatenate([inputs, previous_reads], axis=-1)
+        if self.controller_type == "lstm":
+            hidden, controller_state = self.controller(
+                controller_input, state.controller, training=training
+            )
+        else:
+            hidden, controller_state = self.controller(controller_input), []
+
+        reads, read_weights = [], []
+        for index, head in enumerate(self.read_heads):
+            read, weights = head([hidden, state.memory, state.read_weights[:, index]])
+            reads.append(read)
+            read_weights.append(weights)
+        memory, write_weights = state.memory, []
+        for index, head in enumerate(self.write_heads):
+            memory, weights = head([hidden, memory, state.write_weights[:, index]])
+            write_weights.append(weights)
+
+        reads = ops.stack(reads, axis=1)
+        output = self.output_projection(
+            ops.concatenate(
+                [hidden, ops.reshape(reads, (-1, self.reads_count * self.memory_dim))],
+                axis=-1,
+            )
+        )
+        new_state = NTMState(
+            output=output,
+            controller=list(controller_state),
+            reads=reads,
+            read_weights=ops.stack(read_weights, axis=1),
+            write_weights=ops.stack(write_weights, axis=1),
+            memory=memory,
+        )
+        return output, self.pack_state(new_state)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.requested_output_size or input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "memory_size": self.memory_size,
+                "memory_dim": self.memory_dim,
+                "controller_size": self.controller_size,
+                "num_heads": self.num_heads,
+                "output_size": self.requested_output_size,
+                "controller": self.controller_type,
+                "shift_range": self.shift_range,
+                "memory_init": self.memory_init,
+                "output_activation": keras.activations.serialize(
+                    self.output_activation
+                ),
+                "num_read_heads": self.num_read_heads,
+                "num_write_heads": self.num_write_heads,
+                "key_activation": self.key_activation,
+                "add_activation": keras.activations.serialize(self.add_activation),
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "kernel_regularizer": _serialize(
+                    self.kernel_regularizer, keras.regularizers
+                ),
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+_CELL_ARGUMENTS = (
+    "memory_size",
+    "memory_dim",
+    "controller_size",
+    "num_heads",
+    "output_size",
+    "controller",
+    "shift_range",
+    "memory_init",
+    "output_activation",
+    "num_read_heads",
+    "num_write_heads",
+    "key_activation",
+    "add_activation",
+    "kernel_initializer",
+    "kernel_regularizer",
+    "seed",
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class NTM(keras.layers.RNN):
+    """Neural Turing Machine over sequences: `keras.layers.RNN(NTMCell(...))`.
+
+    Takes every `NTMCell` argument (`memory_size`, `memory_dim`,
+    `controller_size`, `num_heads`, `output_size`, `controller`,
+    `shift_range`, `memory_init`, `output_activation`, ...) and the usual
+    `keras.layers.RNN` ones.
+
+    Args:
+        memory_size, memory_dim, controller_size, num_heads, output_size,
+            controller, shift_range, memory_init, output_activation,
+            num_read_heads, num_write_heads, key_activation, add_activation,
+            kernel_initializer, kernel_regularizer, seed: see `NTMCell`.
+        return_sequences: bool, return the output of every step
+            `[batch, time, output_size]` instead of the last
+            `[batch, output_size]`. Default `False`, as for `keras.layers.LSTM`.
+        return_state: bool, also return the final flat state list
+            (`layer.cell.unpack_state` names its parts).
+        go_backwards, stateful, unroll, zero_output_for_mask: as for
+            `keras.layers.RNN`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        sequences: `[batch, time, input_size]`.
+        initial_state: optional flat state list.
+        mask: `[batch, time]` booleans; masked steps leave the state
+            unchanged (and repeat the last output).
+        training: passed to the cell.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = NTM(memory_size=16, memory_dim=8, controller_size=32,
+    ...             return_sequences=True)
+    >>> tuple(layer(np.zeros((2, 7, 5), "float32")).shape)
+    (2, 7, 5)
+    """
+
+    def __init__(
+        self,
+        memory_size=128,
+        memory_dim=32,
+        controller_size=256,
+        num_heads=1,
+        output_size=None,
+        controller="lstm",
+        shift_range=1,
+        memory_init="constant",
+        output_activation=None,
+        num_read_heads=None,
+        num_write_heads=None,
+        key_activation="tanh",
+        add_activation="tanh",
+        kernel_initializer="glorot_uniform",
+        kernel_regularizer=None,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        cell = NTMCell(
+            memory_size=memory_size,
+            memory_dim=memory_dim,
+            controller_size=controller_size,
+            num_heads=num_heads,
+            output_size=output_size,
+            controller=controller,
+            shift_range=shift_range,
+            memory_init=memory_init,
+            output_activation=output_activation,
+            num_read_heads=num_read_heads,
+            num_write_heads=num_write_heads,
+            key_activation=key_activation,
+            add_activation=add_activation,
+            kernel_initializer=kernel_initializer,
+            kernel_regularizer=kernel_regularizer,
+            seed=seed,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="ntm_cell",
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            **kwargs,
+        )
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        shape = check.shape_of("sequences", sequences_shape)
+        check.rank("sequences", shape, 3, "([batch, time, input_size])")
+        super().build(sequences_shape, initial_state_shape)
+        # keras.layers.RNN copied the cell's state sizes when the output size
+        # could still be unknown; the built cell knows it.
+        self.state_size = list(self.cell.state_size)
+
+    def reset_state(self):
+        """Stateful layers restart from the cell's initial state, not zeros."""
+        if self.states is None:
+            return
+        batch_size = self.states[0].shape[0]
+        for variable, value in zip(
+            self.states, self.cell.get_initial_state(batch_size=batch_size)
+        ):
+            variable.assign(ops.cast(value, variable.dtype))
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        shape = check.shape_of("sequences", sequences)
+        check.rank("sequences", shape, 3, "([batch, time, input_size])")
+        check.dim("sequences", shape, -1, self.cell.input_size, "input_size")
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        del config["cell"]
+        cell_config = self.cell.get_config()
+        config.update({name: cell_config[name] for name in _CELL_ARGUMENTS})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def ntm(
+    input_size,
+    memory_size=128,
+    memory_dim=32,
+    controller_size=256,
+    num_heads=1,
+    output_size=None,
+    sequence_length=None,
+    name="ntm",
+    **layer_kwargs,
+):
+    """Builds a functional `keras.Model` around one `NTM` layer.
+
+    Mirrors the specification's `build/1`.
+
+    Args:
+        input_size: int >= 1, features per time step.
+        memory_size, memory_dim, controller_size, num_heads, output_size:
+            see `NTMCell`.
+        sequence_length: int >= 1 to fix the number of time steps, or
+            `None` (default) for any length.
+        name: model name.
+        **layer_kwargs: more `NTM` arguments (`controller`, `memory_init`,
+            `output_activation`, `return_sequences`, ...). `return_sequences`
+            defaults to `True` here.
+
+    Returns:
+        A `keras.Model` from `[batch, time, input_size]` (input named
+        `inputs`) to `[batch, time, output_size]`.
+    """
+    input_size = check.positive_int("input_size", input_size)
+    sequence_length = check.optional_positive_int("sequence_length", sequence_length)
+    layer_kwargs.setdefault("return_sequences", True)
+    inputs = keras.Input((sequence_length, input_size), name="inputs")
+    outputs = NTM(
+        memory_size=memory_size,
+        memory_dim=memory_dim,
+        controller_size=controller_size,
+        num_heads=num_heads,
+        output_size=output_size,
+        name="ntm_layer",
+        **layer_kwargs,
+    )(inputs)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _find_cell(layer):
+    if isinstance(layer, NTMCell):
+        return layer
+    if isinstance(layer, keras.layers.RNN) and isinstance(layer.cell, NTMCell):
+        return layer.cell
+    if isinstance(layer, keras.Model):
+        for inner in layer.layers:
+            try:
+                return _find_cell(inner)
+            except ValueError:
+                continue
+    raise ValueError(
+        "`layer` must be an NTMCell, an RNN or NTM layer around one, or a "
+        f"model that contains one; received {type(layer).__name__}."
+    )
+
+
+def trace(layer, sequences):
+    """Runs an NTM step by step and records what its heads did, for plots.
+
+    Args:
+        layer: an `NTMCell`, an `NTM` / `keras.layers.RNN` around one, or a
+            model containing one (the first found is used). It must be built.
+        sequences: `[batch, time, input_size]` inputs.
+
+    Returns:
+        A dict of NumPy arrays: `outputs` `[batch, time, output_size]`,
+        `read_weights` `[batch, time, num_read_heads, N]`, `write_weights`
+        `[batch, time, num_write_heads, N]`, `reads`
+        `[batch, time, num_read_heads, M]` and `memory`
+        `[batch, time, N, M]` (after each step).
+    """
+    cell = _find_cell(layer)
+    shape = check.shape_of("sequences", sequences)
+    check.rank("sequences", shape, 3, "([batch, time, input_size])")
+    if not cell.built:
+        raise ValueError("`layer` must be built (called once) before tracing.")
+    check.dim("sequences", shape, -1, cell.input_size, "input_size")
+    sequences = ops.convert_to_tensor(sequences, dtype=cell.compute_dtype)
+    states = cell.get_initial_state(batch_size=shape[0])
+    fields = ("outputs", "read_weights", "write_weights", "reads", "memory")
+    record = {name: [] for name in fields}
+    for step in range(shape[1]):
+        output, states = cell(sequences[:, step], states)
+        state = cell.unpack_state(states)
+        record["outputs"].append(output)
+        for name in fields[1:]:
+            record[name].append(getattr(state, name))
+    return {
+        name: ops.convert_to_numpy(ops.stack(values, axis=1))
+        for name, values in record.items()
+    }
