@@ -22,6 +22,7 @@ def parse_args(argv):
     parser.add_argument("--num-memories", type=int, default=10)
     parser.add_argument("--hops", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--examples", type=int, default=10000)
     parser.add_argument("--output-dir", default="runs/lookup")
     return parser.parse_args(argv)
 
@@ -38,7 +39,7 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     os.makedirs(args.output_dir, exist_ok=True)
     task = dict(num_memories=args.num_memories, key_dim=8, num_classes=5)
-    (query, memories), answers = km.tasks.key_value_lookup(10000, seed=args.seed, **task)
+    (query, memories), answers = km.tasks.key_value_lookup(args.examples, seed=args.seed, **task)
     (test_query, test_memories), test_answers = km.tasks.key_value_lookup(
         1000, seed=args.seed + 1, **task
     )

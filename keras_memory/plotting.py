@@ -80,3 +80,90 @@ def plot_memory_attention(attention, memory_labels=None, title=None, path=None):
     if title:
         axis.set_title(title)
     return _finish(figure, path)
+
+
+def plot_ntm_trace(inputs, targets, outputs, read_weights, write_weights,
+                   title=None, path=None, only_used_rows=True):
+    """Input, target, output and head weights of one NTM sequence over time.
+
+    Args:
+        inputs: `[time, input_size]`.
+        targets: `[time, output_size]`.
+        outputs: `[time, output_size]`, probabilities (apply the sigmoid to
+            logits first).
+        read_weights: `[time, N]` or `[time, heads, N]` (from
+            `keras_memory.trace`); several heads are drawn side by side.
+        write_weights: same, for the write heads.
+        title: optional title.
+        path: optional file name to save the picture to.
+        only_used_rows: bool; draw only the memory rows that some head
+            weights by 0.05 or more at some step (default), labelled by
+            row index, instead of all N rows.
+
+    Returns:
+        The matplotlib `Figure`: five panels, time running left to right.
+    """
+    inputs = _as_array("inputs", inputs, 2)
+    targets = _as_array("targets", targets, 2)
+    outputs = _as_array("outputs", outputs, 2)
+    heads = []
+    for name, value in (("read_weights", read_weights), ("write_weights", write_weights)):
+        array = np.asarray(_as_array_any(value), dtype="float32")
+        if array.ndim == 2:
+            array = array[:, None, :]
+        if array.ndim != 3:
+            raise ValueError(
+                f"`{name}` must have shape [time, N] or [time, heads, N], "
+                f"received {name} with shape {array.shape}."
+            )
+        heads.append(array)
+    steps = inputs.shape[0]
+    for name, array in (("targets", targets), ("outputs", outputs),
+                        ("read_weights", heads[0]), ("write_weights", heads[1])):
+        if array.shape[0] != steps:
+            raise ValueError(
+                f"`{name}` must have {steps} time steps like `inputs`, "
+                f"received {name} with shape {array.shape}."
+            )
+    if only_used_rows:
+        # Rows that some head ever weights visibly; the rest stay blank.
+        peak = np.maximum(heads[0].max(axis=(0, 1)), heads[1].max(axis=(0, 1)))
+        rows = np.flatnonzero(peak >= 0.05)
+        rows = rows if rows.size else np.arange(peak.size)
+    else:
+        rows = np.arange(heads[0].shape[-1])
+    plt = _pyplot()
+    panels = [
+        ("input", inputs.T, "Greys"),
+        ("target", targets.T, "Greys"),
+        ("output", outputs.T, "Greys"),
+        ("read weights", np.concatenate(list(heads[0][:, :, rows].transpose(1, 2, 0)), 0), "Blues"),
+        ("write weights", np.concatenate(list(heads[1][:, :, rows].transpose(1, 2, 0)), 0), "Reds"),
+    ]
+    ratios = [max(3, p[1].shape[0]) for p in panels[:3]] + [24, 24]
+    figure, axes = plt.subplots(
+        len(panels), 1, figsize=(max(6.0, 0.18 * steps + 2), 9),
+        gridspec_kw={"height_ratios": ratios}, sharex=True,
+    )
+    for index, (axis, (label, image, cmap)) in enumerate(zip(axes, panels)):
+        axis.imshow(image, aspect="auto", cmap=cmap, interpolation="nearest",
+                    vmin=0.0, vmax=1.0)
+        axis.set_ylabel(label, rotation=0, ha="right", va="center")
+        if index < 3:
+            axis.set_yticks([])
+        else:
+            # Label a few memory rows by their index (rows may be skipped).
+            count = image.shape[0]
+            ticks = np.linspace(0, count - 1, min(count, 6)).round().astype(int)
+            axis.set_yticks(ticks, [f"row {rows[t % rows.size]}" for t in ticks],
+                            fontsize=7)
+    axes[-1].set_xlabel("time step")
+    if title:
+        axes[0].set_title(title)
+    return _finish(figure, path)
+
+
+def _as_array_any(value):
+    from keras import ops
+
+    return ops.convert_to_numpy(value)

@@ -23,3 +23,39 @@ def test_plot_memory_attention_rejects_bad_input():
         plotting.plot_memory_attention(np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match="`memory_labels` must have 3 entries"):
         plotting.plot_memory_attention(np.ones((2, 3)), memory_labels=["a"])
+
+
+def test_plot_ntm_trace_draws_five_panels(tmp_path):
+    steps, rows = 7, 6
+    rng = np.random.default_rng(0)
+    path = tmp_path / "trace.png"
+    figure = plotting.plot_ntm_trace(
+        rng.uniform(size=(steps, 3)), rng.uniform(size=(steps, 2)),
+        rng.uniform(size=(steps, 2)), rng.dirichlet(np.ones(rows), size=(steps, 2)),
+        rng.dirichlet(np.ones(rows), size=steps), title="t", path=path,
+        only_used_rows=False,
+    )
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    labels = [axis.get_ylabel() for axis in figure.axes]
+    assert labels == ["input", "target", "output", "read weights", "write weights"]
+    # Two read heads stack their rows; memory rows down, time across.
+    assert figure.axes[3].images[0].get_array().shape == (2 * rows, steps)
+    assert figure.axes[4].images[0].get_array().shape == (rows, steps)
+
+
+def test_plot_ntm_trace_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="`outputs` must have 4 time steps"):
+        plotting.plot_ntm_trace(np.ones((4, 3)), np.ones((4, 2)), np.ones((5, 2)),
+                                np.ones((4, 6)), np.ones((4, 6)))
+
+
+def test_plot_ntm_trace_keeps_only_rows_a_head_used():
+    steps, rows = 5, 10
+    focus = np.zeros((steps, rows))
+    focus[np.arange(steps), [0, 1, 2, 9, 9]] = 1.0
+    figure = plotting.plot_ntm_trace(np.ones((steps, 2)), np.ones((steps, 2)),
+                                     np.ones((steps, 2)), focus, focus)
+    shown = figure.axes[4].images[0].get_array()
+    assert shown.shape == (4, steps)  # rows 0, 1, 2 and 9
+    labels = [t.get_text() for t in figure.axes[4].get_yticklabels()]
+    assert "row 9" in labels and "row 0" in labels

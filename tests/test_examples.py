@@ -1,0 +1,43 @@
+"""The example scripts run end to end with tiny settings on this backend."""
+
+import importlib.util
+import json
+import pathlib
+
+import keras
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_memory_network_lookup_example(tmp_path):
+    backend = keras.backend.backend()
+    accuracy = load("memory_network_lookup").main(
+        ["--backend", backend, "--epochs", "1", "--examples", "300",
+         "--output-dir", str(tmp_path)]
+    )
+    assert 0.0 <= accuracy <= 1.0
+    assert (tmp_path / "memory_network_lookup.keras").exists()
+    assert (tmp_path / "attention.png").exists()
+
+
+def test_copy_task_example(tmp_path):
+    backend = keras.backend.backend()
+    results = load("copy_task").main(
+        ["--backend", backend, "--steps", "2", "--steps-per-epoch", "1",
+         "--batch-size", "2", "--max-length", "3", "--eval-lengths", "3,5",
+         "--memory-size", "8", "--memory-dim", "4", "--controller-size", "8",
+         "--output-dir", str(tmp_path)]
+    )
+    assert set(results) == {3, 5}
+    assert all(0 <= errors <= 8 * 5 for errors in results.values())
+    curve = json.loads((tmp_path / "curve.json").read_text())
+    assert len(curve["curve"]) == 2
+    assert (tmp_path / "copy_ntm.keras").exists()
+    assert (tmp_path / "copy_trace.png").exists()
