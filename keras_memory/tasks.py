@@ -61,6 +61,48 @@ def key_value_lookup(
     return (query.astype("float32"), memories.astype("float32")), answers
 
 
+def _generator(seed):
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def _length_range(low_name, low, high_name, high):
+    low = check.positive_int(low_name, low)
+    high = check.positive_int(high_name, high)
+    if low > high:
+        raise ValueError(
+            f"`{low_name}` must be <= `{high_name}`, received "
+            f"{low_name}={low} and {high_name}={high}."
+        )
+    return low, high
+
+
+def _padded_length(pad_to, needed):
+    if pad_to is None:
+        return needed
+    total = check.positive_int("pad_to", pad_to)
+    if total < needed:
+        raise ValueError(
+            f"`pad_to` must be >= {needed} time steps for these options, "
+            f"received pad_to={pad_to}."
+        )
+    return total
+
+
+def _empty_batch(batch_size, steps, input_channels, output_channels):
+    return (
+        np.zeros((batch_size, steps, input_channels), "float32"),
+        np.zeros((batch_size, steps, output_channels), "float32"),
+        np.zeros((batch_size, steps), "float32"),
+    )
+
+
+def copy_steps(max_length, **_):
+    """Time steps a copy sequence of length `max_length` needs: `2L + 1`."""
+    return 2 * max_length + 1
+
+
 def copy_sequences(
     batch_size,
     min_length=1,
@@ -68,6 +110,7 @@ def copy_sequences(
     num_bits=8,
     pad_to=None,
     seed=None,
+    padding_value=0.0,
 ):
     """One batch of Graves' copy task, padded to a common length.
 
@@ -84,6 +127,11 @@ def copy_sequences(
             an example's `2L + 1` are zeros with zero weight; since the model
             is causal, they do not change the outputs that count.
         seed: int, `numpy.random.Generator` or `None`.
+        padding_value: input value of the padding steps after each
+            example's end (default 0). Pass e.g. -1 and put a
+            `keras.layers.Masking(-1.0)` in front of the model (or
+            `keras_memory.ntm(..., mask_value=-1.0)`) so that the model skips
+            them.
 
     Returns:
         `(inputs, targets, weights)`: inputs `[batch, T, num_bits + 1]`,
@@ -91,81 +139,369 @@ def copy_sequences(
         zeros elsewhere), weights `[batch, T]` (1 in the output phase).
     """
     batch_size = check.positive_int("batch_size", batch_size)
-    min_length = check.positive_int("min_length", min_length)
-    max_length = check.positive_int("max_length", max_length)
+    min_length, max_length = _length_range(
+        "min_length", min_length, "max_length", max_length
+    )
     num_bits = check.positive_int("num_bits", num_bits)
-    if min_length > max_length:
-        raise ValueError(
-            "`min_length` must be <= `max_length`, received "
-            f"min_length={min_length} and max_length={max_length}."
-        )
-    needed = 2 * max_length + 1
-    total = needed if pad_to is None else check.positive_int("pad_to", pad_to)
-    if total < needed:
-        raise ValueError(
-            f"`pad_to` must be >= 2 * max_length + 1 = {needed}, received "
-            f"pad_to={pad_to}."
-        )
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    total = _padded_length(pad_to, copy_steps(max_length))
+    rng = _generator(seed)
     lengths = rng.integers(min_length, max_length + 1, size=batch_size)
     bits = rng.integers(0, 2, size=(batch_size, max_length, num_bits)).astype("float32")
-    inputs = np.zeros((batch_size, total, num_bits + 1), "float32")
-    targets = np.zeros((batch_size, total, num_bits), "float32")
-    weights = np.zeros((batch_size, total), "float32")
+    inputs, targets, weights = _empty_batch(batch_size, total, num_bits + 1, num_bits)
     for row, length in enumerate(lengths):
         inputs[row, :length, :num_bits] = bits[row, :length]
         inputs[row, length, num_bits] = 1.0
         targets[row, length + 1 : 2 * length + 1] = bits[row, :length]
         weights[row, length + 1 : 2 * length + 1] = 1.0
+        inputs[row, copy_steps(length) :] = padding_value
     return inputs, targets, weights
 
 
-class CopyTask(keras.utils.PyDataset):
-    """Endless, seeded copy-task batches for `model.fit`.
+def repeat_copy_steps(max_length, max_repeats, **_):
+    """Time steps a repeat-copy sequence needs: `L + 1 + L * R + 1`."""
+    return max_length * (max_repeats + 1) + 2
 
-    Yields `(inputs, targets, weights)` from `copy_sequences`; `fit` uses
-    the weights as sample weights, so only the output phase is scored.
+
+def repeat_copy_sequences(
+    batch_size,
+    min_length=1,
+    max_length=10,
+    min_repeats=1,
+    max_repeats=10,
+    num_bits=8,
+    pad_to=None,
+    seed=None,
+    padding_value=0.0,
+):
+    """One batch of Graves' repeat-copy task.
+
+    Each example draws a length L and a repeat count R: L random vectors,
+    then a delimiter step that also carries `R / max_repeats` on its own
+    input channel; the model must then output the vectors R times over and
+    raise an end marker (an extra output channel) on the step after.
 
     Args:
         batch_size: int >= 1.
+        min_length, max_length: the range of L.
+        min_repeats, max_repeats: the range of R.
+        num_bits: bits per vector.
+        pad_to: total time steps; default `max_length * (max_repeats + 1) + 2`.
+        seed: int, `numpy.random.Generator` or `None`.
+        padding_value: input value of the padding steps after each
+            example's end (default 0). Pass e.g. -1 and put a
+            `keras.layers.Masking(-1.0)` in front of the model (or
+            `keras_memory.ntm(..., mask_value=-1.0)`) so that the model skips
+            them.
+
+    Returns:
+        `(inputs, targets, weights)`: inputs `[batch, T, num_bits + 2]`
+        (bits, delimiter, repeat count), targets `[batch, T, num_bits + 1]`
+        (bits, end marker), weights `[batch, T]` (1 on the `L * R + 1`
+        output steps).
+    """
+    batch_size = check.positive_int("batch_size", batch_size)
+    min_length, max_length = _length_range(
+        "min_length", min_length, "max_length", max_length
+    )
+    min_repeats, max_repeats = _length_range(
+        "min_repeats", min_repeats, "max_repeats", max_repeats
+    )
+    num_bits = check.positive_int("num_bits", num_bits)
+    total = _padded_length(pad_to, repeat_copy_steps(max_length, max_repeats))
+    rng = _generator(seed)
+    lengths = rng.integers(min_length, max_length + 1, size=batch_size)
+    repeats = rng.integers(min_repeats, max_repeats + 1, size=batch_size)
+    bits = rng.integers(0, 2, size=(batch_size, max_length, num_bits)).astype("float32")
+    inputs, targets, weights = _empty_batch(
+        batch_size, total, num_bits + 2, num_bits + 1
+    )
+    for row, (length, count) in enumerate(zip(lengths, repeats)):
+        inputs[row, :length, :num_bits] = bits[row, :length]
+        inputs[row, length, num_bits] = 1.0
+        inputs[row, length, num_bits + 1] = count / max_repeats
+        start, end = length + 1, length + 1 + length * count
+        targets[row, start:end, :num_bits] = np.tile(bits[row, :length], (count, 1))
+        targets[row, end, num_bits] = 1.0
+        weights[row, start : end + 1] = 1.0
+        inputs[row, end + 1 :] = padding_value
+    return inputs, targets, weights
+
+
+def associative_recall_steps(max_items, item_length, **_):
+    """Time steps an associative-recall sequence needs."""
+    return (max_items + 1) * (item_length + 1) + 1 + item_length
+
+
+def associative_recall_sequences(
+    batch_size,
+    min_items=2,
+    max_items=6,
+    item_length=3,
+    num_bits=6,
+    pad_to=None,
+    seed=None,
+    padding_value=0.0,
+):
+    """One batch of Graves' associative-recall task.
+
+    Each example shows n items of `item_length` random vectors, each item
+    after an item-marker step; then a query-marker step, a copy of one of
+    the items but the last, and a second query-marker step. The model must
+    then output the item that followed the query item.
+
+    Args:
+        batch_size: int >= 1.
+        min_items, max_items: the range of n, `2 <= min_items <= max_items`.
+        item_length: vectors per item.
+        num_bits: bits per vector.
+        pad_to: total time steps; default `associative_recall_steps(...)`.
+        seed: int, `numpy.random.Generator` or `None`.
+        padding_value: input value of the padding steps after each
+            example's end (default 0). Pass e.g. -1 and put a
+            `keras.layers.Masking(-1.0)` in front of the model (or
+            `keras_memory.ntm(..., mask_value=-1.0)`) so that the model skips
+            them.
+
+    Returns:
+        `(inputs, targets, weights)`: inputs `[batch, T, num_bits + 2]`
+        (bits, item marker, query marker), targets `[batch, T, num_bits]`,
+        weights `[batch, T]` (1 on the `item_length` answer steps).
+    """
+    batch_size = check.positive_int("batch_size", batch_size)
+    min_items, max_items = _length_range("min_items", min_items, "max_items", max_items)
+    if min_items < 2:
+        raise ValueError(
+            f"`min_items` must be >= 2 (a query and the item after it), "
+            f"received min_items={min_items}."
+        )
+    item_length = check.positive_int("item_length", item_length)
+    num_bits = check.positive_int("num_bits", num_bits)
+    total = _padded_length(pad_to, associative_recall_steps(max_items, item_length))
+    rng = _generator(seed)
+    counts = rng.integers(min_items, max_items + 1, size=batch_size)
+    items = rng.integers(
+        0, 2, size=(batch_size, max_items, item_length, num_bits)
+    ).astype("float32")
+    inputs, targets, weights = _empty_batch(batch_size, total, num_bits + 2, num_bits)
+    span = item_length + 1
+    for row, count in enumerate(counts):
+        for item in range(count):
+            start = item * span
+            inputs[row, start, num_bits] = 1.0
+            inputs[row, start + 1 : start + span, :num_bits] = items[row, item]
+        query = rng.integers(0, count - 1)
+        start = count * span
+        inputs[row, start, num_bits + 1] = 1.0
+        inputs[row, start + 1 : start + span, :num_bits] = items[row, query]
+        inputs[row, start + span, num_bits + 1] = 1.0
+        answer = start + span + 1
+        targets[row, answer : answer + item_length] = items[row, query + 1]
+        weights[row, answer : answer + item_length] = 1.0
+        inputs[row, answer + item_length :] = padding_value
+    return inputs, targets, weights
+
+
+def priority_sort_steps(num_items, num_outputs, **_):
+    """Time steps a priority-sort sequence needs: `n + 1 + k`."""
+    return num_items + 1 + num_outputs
+
+
+def priority_sort_sequences(
+    batch_size,
+    num_items=20,
+    num_outputs=16,
+    num_bits=8,
+    pad_to=None,
+    seed=None,
+    padding_value=0.0,
+):
+    """One batch of Graves' priority-sort task.
+
+    Each example shows `num_items` random vectors, each with a priority
+    drawn uniformly from [-1, 1] on its own input channel, then a delimiter
+    step; the model must output the `num_outputs` highest-priority vectors,
+    highest first.
+
+    Args:
+        batch_size: int >= 1.
+        num_items: vectors shown, n >= 1.
+        num_outputs: vectors to output, `1 <= k <= n`.
+        num_bits: bits per vector.
+        pad_to: total time steps; default `n + 1 + k`.
+        seed: int, `numpy.random.Generator` or `None`.
+        padding_value: input value of the padding steps after each
+            example's end (default 0). Pass e.g. -1 and put a
+            `keras.layers.Masking(-1.0)` in front of the model (or
+            `keras_memory.ntm(..., mask_value=-1.0)`) so that the model skips
+            them.
+
+    Returns:
+        `(inputs, targets, weights)`: inputs `[batch, T, num_bits + 2]`
+        (bits, priority, delimiter), targets `[batch, T, num_bits]`,
+        weights `[batch, T]` (1 on the k output steps).
+    """
+    batch_size = check.positive_int("batch_size", batch_size)
+    num_outputs, num_items = _length_range(
+        "num_outputs", num_outputs, "num_items", num_items
+    )
+    num_bits = check.positive_int("num_bits", num_bits)
+    total = _padded_length(pad_to, priority_sort_steps(num_items, num_outputs))
+    rng = _generator(seed)
+    bits = rng.integers(0, 2, size=(batch_size, num_items, num_bits)).astype("float32")
+    priorities = rng.uniform(-1.0, 1.0, size=(batch_size, num_items)).astype("float32")
+    inputs, targets, weights = _empty_batch(batch_size, total, num_bits + 2, num_bits)
+    inputs[:, :num_items, :num_bits] = bits
+    inputs[:, :num_items, num_bits] = priorities
+    inputs[:, num_items, num_bits + 1] = 1.0
+    order = np.argsort(-priorities, axis=1)[:, :num_outputs]
+    start = num_items + 1
+    targets[:, start : start + num_outputs] = np.take_along_axis(
+        bits, order[:, :, None], axis=1
+    )
+    weights[:, start : start + num_outputs] = 1.0
+    inputs[:, start + num_outputs :] = padding_value
+    return inputs, targets, weights
+
+
+def _one_size(rng, options, low_key, high_key):
+    """Narrows `[options[low_key], options[high_key]]` to one drawn value."""
+    value = int(rng.integers(options[low_key], options[high_key] + 1))
+    return {**options, low_key: value, high_key: value}
+
+
+def _narrow_repeat_copy(rng, options):
+    options = _one_size(rng, options, "min_length", "max_length")
+    return _one_size(rng, options, "min_repeats", "max_repeats")
+
+
+# Each task: its generator, the time steps its options need, how a batch
+# narrows the options so that its examples share one size (and so one
+# padded length), and Graves' default options.
+_TASKS = {
+    "copy": (
+        copy_sequences,
+        copy_steps,
+        lambda rng, o: _one_size(rng, o, "min_length", "max_length"),
+        {"min_length": 1, "max_length": 20, "num_bits": 8},
+    ),
+    "repeat_copy": (
+        repeat_copy_sequences,
+        repeat_copy_steps,
+        _narrow_repeat_copy,
+        {"min_length": 1, "max_length": 10, "min_repeats": 1, "max_repeats": 10,
+         "num_bits": 8},
+    ),
+    "associative_recall": (
+        associative_recall_sequences,
+        associative_recall_steps,
+        lambda rng, o: _one_size(rng, o, "min_items", "max_items"),
+        {"min_items": 2, "max_items": 6, "item_length": 3, "num_bits": 6},
+    ),
+    "priority_sort": (
+        priority_sort_sequences,
+        priority_sort_steps,
+        lambda rng, o: o,
+        {"num_items": 20, "num_outputs": 16, "num_bits": 8},
+    ),
+}
+TASK_NAMES = tuple(_TASKS)
+
+
+def task_channels(task, **options):
+    """`(input_channels, output_channels)` of a task with these options."""
+    generate = _TASKS[check.choice("task", task, TASK_NAMES)][0]
+    inputs, targets, _ = generate(1, seed=0, **{**_TASKS[task][3], **options})
+    return inputs.shape[-1], targets.shape[-1]
+
+
+class AlgorithmicTask(keras.utils.PyDataset):
+    """Endless, seeded batches of an algorithmic task for `model.fit`.
+
+    Each batch draws one size (copy length, repeat count, item count) for
+    all its examples, as in Graves et al., and is padded to the smallest of
+    `buckets` fixed lengths that holds it, so that training over a range of
+    lengths compiles `buckets` graphs at most instead of one per length.
+    Padding steps carry zero weight and, the models being causal, do not
+    change the outputs that count.
+
+    Yields `(inputs, targets, weights)`; `fit` uses the weights as sample
+    weights, so only the answer steps are scored.
+
+    Args:
+        task: `"copy"`, `"repeat_copy"`, `"associative_recall"` or
+            `"priority_sort"`.
+        batch_size: int >= 1.
         steps_per_epoch: int >= 1, batches per epoch (`len(dataset)`).
-        min_length, max_length, num_bits, pad_to: see `copy_sequences`.
+        buckets: int >= 1, padded lengths to use, evenly spaced up to the
+            longest sequence the options allow. 1 pads every batch to the
+            maximum.
         seed: int or `None`. Batch `i` of epoch `e` is the same for the
-            same seed, whatever order the batches are asked in.
-        **kwargs: `keras.utils.PyDataset` arguments (`workers`, ...).
+            same seed, whatever order the batches are asked in. Batches 0
+            and 1 of each epoch use the longest and the shortest bucket
+            (Keras' TensorFlow adapter infers shapes from those two).
+        **options: the task generator's options (`min_length`,
+            `max_length`, `num_bits`, ...); defaults are Graves'.
+        Also `workers`, `use_multiprocessing`, `max_queue_size`, as for
+        `keras.utils.PyDataset`.
     """
 
-    def __init__(
-        self,
-        batch_size,
-        steps_per_epoch,
-        min_length=1,
-        max_length=20,
-        num_bits=8,
-        pad_to=None,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
+    def __init__(self, task, batch_size, steps_per_epoch, buckets=4, seed=None,
+                 workers=1, use_multiprocessing=False, max_queue_size=10, **options):
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
+                         max_queue_size=max_queue_size)
+        self.task = check.choice("task", task, TASK_NAMES)
         self.batch_size = check.positive_int("batch_size", batch_size)
         self.steps_per_epoch = check.positive_int("steps_per_epoch", steps_per_epoch)
-        self.options = dict(
-            min_length=min_length, max_length=max_length, num_bits=num_bits,
-            pad_to=pad_to,
+        buckets = check.positive_int("buckets", buckets)
+        self._generate, steps, self._narrow, defaults = _TASKS[task]
+        self.options = {**defaults, **options}
+        self._generate(1, seed=0, **self.options)  # validates the options now
+        longest = steps(**self.options)
+        self.bucket_lengths = sorted(
+            {int(np.ceil(longest * (k + 1) / buckets)) for k in range(buckets)}
         )
-        copy_sequences(1, seed=0, **self.options)  # validates the options now
+        self._steps = steps
         self.seed = 0 if seed is None else seed
         self.epoch = 0
+
+    def padded_length(self, needed):
+        """The bucket length a batch that needs `needed` steps is padded to."""
+        return next(b for b in self.bucket_lengths if b >= needed)
 
     def __len__(self):
         return self.steps_per_epoch
 
     def __getitem__(self, index):
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        return copy_sequences(self.batch_size, seed=rng, **self.options)
+        options = self._narrow(rng, self.options)
+        if index < 2 and len(self.bucket_lengths) > 1:
+            # Keras' TensorFlow adapter infers the batch shapes from the first
+            # two batches: give them the longest and the shortest bucket so
+            # that it sees a time axis of variable length.
+            wanted = self.bucket_lengths[-1 if index == 0 else 0]
+            for _ in range(1000):
+                if self.padded_length(self._steps(**options)) == wanted:
+                    break
+                options = self._narrow(rng, self.options)
+        pad_to = self.padded_length(self._steps(**options))
+        return self._generate(self.batch_size, pad_to=pad_to, seed=rng, **options)
 
     def on_epoch_end(self):
         self.epoch += 1
+
+
+class CopyTask(AlgorithmicTask):
+    """`AlgorithmicTask("copy", ...)`: copy-task batches for `model.fit`.
+
+    Args:
+        batch_size, steps_per_epoch, buckets, seed: see `AlgorithmicTask`.
+        min_length, max_length, num_bits: see `copy_sequences`.
+    """
+
+    def __init__(self, batch_size, steps_per_epoch, min_length=1, max_length=20,
+                 num_bits=8, **kwargs):
+        super().__init__("copy", batch_size, steps_per_epoch, min_length=min_length,
+                         max_length=max_length, num_bits=num_bits, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")

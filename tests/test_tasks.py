@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -87,3 +88,119 @@ def test_bit_errors_per_sequence_counts_only_weighted_steps():
     assert float(logits.result()) == pytest.approx(2.0)
     revived = tasks.BitErrorsPerSequence.from_config(logits.get_config())
     assert revived.from_logits is True
+
+
+def test_repeat_copy_layout():
+    inputs, targets, weights = tasks.repeat_copy_sequences(
+        3, min_length=2, max_length=3, min_repeats=2, max_repeats=4, num_bits=3, seed=2
+    )
+    assert inputs.shape == (3, 3 * 5 + 2, 5) and targets.shape == (3, 17, 4)
+    for x, y, w in zip(inputs, targets, weights):
+        length = int(np.argmax(x[:, 3]))
+        repeats = int(round(x[length, 4] * 4))
+        assert 2 <= length <= 3 and 2 <= repeats <= 4
+        data = x[:length, :3]
+        out = y[length + 1 : length + 1 + length * repeats, :3]
+        np.testing.assert_array_equal(out, np.tile(data, (repeats, 1)))
+        end = length + 1 + length * repeats
+        assert y[end, 3] == 1 and y[:, 3].sum() == 1
+        assert w.sum() == length * repeats + 1 and w[end] == 1
+
+
+def test_associative_recall_answer_is_the_item_after_the_query():
+    inputs, targets, weights = tasks.associative_recall_sequences(
+        5, min_items=2, max_items=4, item_length=2, num_bits=3, seed=3
+    )
+    assert inputs.shape[1] == tasks.associative_recall_steps(4, 2)
+    for x, y, w in zip(inputs, targets, weights):
+        starts = np.flatnonzero(x[:, 3])  # item markers
+        items = [x[s + 1 : s + 3, :3] for s in starts]
+        query_start = np.flatnonzero(x[:, 4])[0]
+        query = x[query_start + 1 : query_start + 3, :3]
+        position = next(i for i, item in enumerate(items) if np.array_equal(item, query))
+        answer = y[w == 1]
+        np.testing.assert_array_equal(answer, items[position + 1])
+        assert w.sum() == 2
+
+
+def test_priority_sort_outputs_highest_priority_first():
+    inputs, targets, weights = tasks.priority_sort_sequences(
+        4, num_items=6, num_outputs=4, num_bits=3, seed=4
+    )
+    assert inputs.shape == (4, 11, 5)
+    for x, y, w in zip(inputs, targets, weights):
+        order = np.argsort(-x[:6, 3])[:4]
+        np.testing.assert_array_equal(y[7:11], x[order, :3])
+        assert x[6, 4] == 1 and w.sum() == 4
+
+
+@pytest.mark.parametrize("task", tasks.TASK_NAMES)
+def test_algorithmic_task_pads_to_few_buckets(task):
+    data = tasks.AlgorithmicTask(task, batch_size=2, steps_per_epoch=40, buckets=3, seed=0)
+    seen = {data[i][0].shape[1] for i in range(40)}
+    assert seen <= set(data.bucket_lengths) and len(data.bucket_lengths) <= 3
+    inputs, targets, weights = data[0]
+    assert inputs.shape[:2] == targets.shape[:2] == weights.shape
+    assert weights.sum() > 0
+    assert task_channels_match(task, inputs, targets)
+
+
+def task_channels_match(task, inputs, targets):
+    return tasks.task_channels(task) == (inputs.shape[-1], targets.shape[-1])
+
+
+def test_copy_buckets_keep_lengths_apart():
+    data = tasks.CopyTask(4, steps_per_epoch=60, min_length=1, max_length=20, buckets=4, seed=1)
+    assert data.bucket_lengths == [11, 21, 31, 41]
+    for i in range(60):
+        x, _, w = data[i]
+        length = int(np.argmax(x[0, :, 8]))
+        assert np.all(np.argmax(x[:, :, 8], axis=1) == length)  # one length per batch
+        assert x.shape[1] == data.padded_length(2 * length + 1)
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda: tasks.repeat_copy_sequences(2, min_repeats=3, max_repeats=2), "min_repeats=3"),
+        (lambda: tasks.associative_recall_sequences(2, min_items=1), "min_items=1"),
+        (lambda: tasks.priority_sort_sequences(2, num_items=3, num_outputs=4), "num_outputs=4"),
+        (lambda: tasks.AlgorithmicTask("sorting", 2, 2), "task='sorting'"),
+        (lambda: tasks.AlgorithmicTask("copy", 2, 2, buckets=0), "buckets=0"),
+    ],
+)
+def test_task_errors_name_the_argument(call, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        call()
+
+
+@pytest.mark.parametrize("task", tasks.TASK_NAMES)
+def test_padding_value_fills_only_the_steps_after_each_example(task):
+    data = tasks.AlgorithmicTask(task, batch_size=3, steps_per_epoch=2, buckets=1,
+                                 seed=0, padding_value=-1.0)
+    inputs, _, weights = data[0]
+    for x, w in zip(inputs, weights):
+        padding = np.all(x == -1.0, axis=-1)
+        if padding.any():
+            first = int(np.argmax(padding))
+            assert padding[first:].all()  # padding only at the end
+            assert w[first:].sum() == 0 and w[:first].sum() > 0
+    assert np.all((inputs == -1.0).all(-1) | ~(inputs == -1.0).any(-1))
+
+
+def test_first_two_batches_span_the_longest_and_shortest_bucket():
+    data = tasks.CopyTask(2, steps_per_epoch=5, buckets=4, seed=9)
+    assert data[0][0].shape[1] == data.bucket_lengths[-1]
+    assert data[1][0].shape[1] == data.bucket_lengths[0]
+
+
+def test_algorithmic_task_trains_with_fit_on_this_backend():
+    import keras_memory as km
+
+    data = tasks.CopyTask(2, steps_per_epoch=4, max_length=4, buckets=3, seed=0)
+    model = km.ntm(9, memory_size=8, memory_dim=4, controller_size=8, output_size=8)
+    model.compile(optimizer="adam",
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                  weighted_metrics=[tasks.BitErrorsPerSequence(from_logits=True)])
+    history = model.fit(data, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
