@@ -10,6 +10,7 @@
 """
 
 import collections
+import itertools
 
 import keras
 from keras import ops
@@ -131,8 +132,13 @@ class _NTMHead(keras.layers.Layer):
             regularizer=self.bias_regularizer,
         )
 
-    def _head_parameters(self, controller_output):
-        projected = ops.matmul(controller_output, self.kernel) + self.bias
+    @property
+    def projection_size(self):
+        """Width of the controller projection this head reads its parameters from."""
+        return sum(self._split_sizes)
+
+    def _activate(self, projected):
+        """Splits a projection into parameters, each through its activation."""
         boundaries, total = [], 0
         for size in self._split_sizes[:-1]:
             total += size
@@ -148,12 +154,8 @@ class _NTMHead(keras.layers.Layer):
             "extra": raw[5:],
         }
 
-    def _address(self, inputs):
-        controller_output, memory, previous_weights = inputs
-        self._shapes([controller_output, memory, previous_weights])
-        check.dim("memory", check.shape_of("memory", memory), 1, self.memory_size, "memory_size")
-        check.dim("memory", check.shape_of("memory", memory), 2, self.memory_dim, "memory_dim")
-        params = self._head_parameters(controller_output)
+    def _address(self, projected, memory, previous_weights):
+        params = self._activate(projected)
         weights = addressing.address(
             params["key"],
             params["beta"],
@@ -164,6 +166,15 @@ class _NTMHead(keras.layers.Layer):
             memory,
         )
         return weights, params
+
+    def call(self, inputs):
+        controller_output, memory, previous_weights = inputs
+        self._shapes([controller_output, memory, previous_weights])
+        memory_shape = check.shape_of("memory", memory)
+        check.dim("memory", memory_shape, 1, self.memory_size, "memory_size")
+        check.dim("memory", memory_shape, 2, self.memory_dim, "memory_dim")
+        projected = ops.matmul(controller_output, self.kernel) + self.bias
+        return self.apply_projection(projected, memory, previous_weights)
 
     def compute_output_shape(self, input_shape):
         controller_shape, memory_shape, weights_shape = self._shapes(input_shape)
@@ -228,9 +239,12 @@ class NTMReadHead(_NTMHead):
     ((2, 4), (2, 8))
     """
 
-    def call(self, inputs):
-        memory = inputs[1]
-        weights, _ = self._address(inputs)
+    def apply_projection(self, projected, memory, previous_weights):
+        """Like `call`, from an already computed `controller_output @ kernel + bias`.
+
+        `NTMCell` projects for all its heads with one matrix product.
+        """
+        weights, _ = self._address(projected, memory, previous_weights)
         return addressing.read(memory, weights), weights
 
     def _first_output_shape(self, controller_shape, memory_shape):
@@ -268,9 +282,9 @@ class NTMWriteHead(_NTMHead):
     def _extra_parameter_sizes(self, memory_dim):
         return [memory_dim, memory_dim]
 
-    def call(self, inputs):
-        memory = inputs[1]
-        weights, params = self._address(inputs)
+    def apply_projection(self, projected, memory, previous_weights):
+        """Like `call`, from an already computed `controller_output @ kernel + bias`."""
+        weights, params = self._address(projected, memory, previous_weights)
         erase_raw, add_raw = params["extra"]
         new_memory = addressing.write(
             memory, weights, ops.sigmoid(erase_raw), self.add_activation(add_raw)
@@ -573,6 +587,9 @@ class NTMCell(keras.layers.Layer):
     # -- step ---------------------------------------------------------------------
 
     def call(self, inputs, states, training=None):
+        shape = check.shape_of("inputs", inputs)
+        check.rank("inputs", shape, 2, "([batch, input_size]) per step")
+        check.dim("inputs", shape, -1, self.input_size, "input_size")
         state = self.unpack_state(states)
         previous_reads = ops.reshape(
             state.reads, (-1, self.reads_count * self.memory_dim)
@@ -585,14 +602,25 @@ class NTMCell(keras.layers.Layer):
         else:
             hidden, controller_state = self.controller(controller_input), []
 
+        # One matrix product gives every head its parameters.
+        heads = self.read_heads + self.write_heads
+        projected = ops.matmul(
+            hidden, ops.concatenate([head.kernel for head in heads], axis=1)
+        ) + ops.concatenate([head.bias for head in heads], axis=0)
+        boundaries = list(itertools.accumulate(h.projection_size for h in heads))
+        pieces = ops.split(projected, boundaries[:-1], axis=-1)
         reads, read_weights = [], []
         for index, head in enumerate(self.read_heads):
-            read, weights = head([hidden, state.memory, state.read_weights[:, index]])
+            read, weights = head.apply_projection(
+                pieces[index], state.memory, state.read_weights[:, index]
+            )
             reads.append(read)
             read_weights.append(weights)
         memory, write_weights = state.memory, []
         for index, head in enumerate(self.write_heads):
-            memory, weights = head([hidden, memory, state.write_weights[:, index]])
+            memory, weights = head.apply_projection(
+                pieces[self.reads_count + index], memory, state.write_weights[:, index]
+            )
             write_weights.append(weights)
 
         reads = ops.stack(reads, axis=1)
@@ -771,6 +799,59 @@ class NTM(keras.layers.RNN):
         # could still be unknown; the built cell knows it.
         self.state_size = list(self.cell.state_size)
 
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        """With a mask, steps masked for the whole batch cost nothing.
+
+        Keras' RNN loop computes every step and then keeps the old state
+        where the mask says so. Here a step runs under `ops.cond` only when
+        some sequence in the batch is unmasked at it, with the same result,
+        so a batch padded to a long fixed length (one compiled graph) costs
+        what its real length does.
+        """
+        if mask is None or self.unroll:
+            return super().inner_loop(sequences, initial_state, mask, training)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        cell_kwargs = {"training": training} if self.cell._call_has_training_arg else {}
+        steps = ops.transpose(sequences, (1, 0, 2))
+        step_masks = ops.transpose(ops.cast(mask, "bool"), (1, 0))
+        num_steps = sequences.shape[1] or ops.shape(sequences)[1]
+        first_output = initial_state[0]  # states[0] is the previous output
+
+        def step(index, carry):
+            states, outputs = carry
+            time = (num_steps - 1 - index) if self.go_backwards else index
+            x_t = ops.take(steps, time, axis=0)
+            mask_t = ops.take(step_masks, time, axis=0)
+            skipped_output = (
+                ops.zeros_like(states[0]) if self.zero_output_for_mask else states[0]
+            )
+
+            def run():
+                output, new_states = self.cell(x_t, list(states), **cell_kwargs)
+                keep = mask_t[:, None]
+                new_states = [ops.where(keep, n, o) for n, o in zip(new_states, states)]
+                return new_states, ops.where(keep, output, skipped_output)
+
+            def skip():
+                return list(states), skipped_output
+
+            new_states, output = ops.cond(ops.any(mask_t), run, skip)
+            # Outputs in processing order, as keras.layers.RNN returns them.
+            # (A where, not slice_update: TF has no gradient for the latter.)
+            here = ops.equal(ops.arange(num_steps), index)[:, None, None]
+            outputs = ops.where(here, output[None], outputs)
+            return new_states, outputs
+
+        outputs = ops.zeros(
+            (num_steps,) + tuple(ops.shape(first_output)), dtype=first_output.dtype
+        )
+        final_states, outputs = ops.fori_loop(
+            0, num_steps, step, (list(initial_state), outputs)
+        )
+        outputs = ops.transpose(outputs, (1, 0, 2))
+        return outputs[:, -1], outputs, final_states
+
     def reset_state(self):
         """Stateful layers restart from the cell's initial state, not zeros."""
         if self.states is None:
@@ -809,6 +890,7 @@ def ntm(
     num_heads=1,
     output_size=None,
     sequence_length=None,
+    mask_value=None,
     name="ntm",
     **layer_kwargs,
 ):
@@ -822,6 +904,11 @@ def ntm(
             see `NTMCell`.
         sequence_length: int >= 1 to fix the number of time steps, or
             `None` (default) for any length.
+        mask_value: `None` (default), or a float: time steps whose inputs
+            all equal it are padding (a `keras.layers.Masking` layer), left
+            out of the state and skipped when the whole batch is padding.
+            With the task generators' `padding_value`, one compiled graph
+            then serves every sequence length at the cost of the real one.
         name: model name.
         **layer_kwargs: more `NTM` arguments (`controller`, `memory_init`,
             `output_activation`, `return_sequences`, ...). `return_sequences`
@@ -835,6 +922,9 @@ def ntm(
     sequence_length = check.optional_positive_int("sequence_length", sequence_length)
     layer_kwargs.setdefault("return_sequences", True)
     inputs = keras.Input((sequence_length, input_size), name="inputs")
+    sequences = inputs
+    if mask_value is not None:
+        sequences = keras.layers.Masking(float(mask_value), name="padding_mask")(inputs)
     outputs = NTM(
         memory_size=memory_size,
         memory_dim=memory_dim,
@@ -843,7 +933,7 @@ def ntm(
         output_size=output_size,
         name="ntm_layer",
         **layer_kwargs,
-    )(inputs)
+    )(sequences)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -267,3 +267,59 @@ def test_head_rejects_mismatched_weights():
 def test_trace_rejects_layers_without_an_ntm():
     with pytest.raises(ValueError, match="NTMCell"):
         km.trace(keras.layers.Dense(3), sequences())
+
+
+def test_padding_to_a_bucket_leaves_the_scored_outputs_unchanged():
+    from keras_memory import tasks
+
+    model = km.ntm(9, **SMALL, output_size=8)
+    inputs, targets, weights = tasks.copy_sequences(3, 2, 4, seed=0)  # T = 9
+    padded, _, padded_weights = tasks.copy_sequences(3, 2, 4, pad_to=15, seed=0)
+    np.testing.assert_array_equal(padded[:, :9], inputs)
+    short = model.predict(inputs, verbose=0)
+    long = model.predict(padded, verbose=0)
+    np.testing.assert_allclose(long[:, :9], short, atol=1e-6)
+    assert padded_weights[:, 9:].sum() == 0
+
+
+def test_training_on_masked_padding_equals_training_on_unpadded_batches():
+    from keras_memory import tasks
+
+    def trained(pad_to):
+        keras.utils.set_random_seed(3)
+        model = km.ntm(9, **SMALL, output_size=8, mask_value=-1.0)
+        model.compile(optimizer=keras.optimizers.SGD(0.5),
+                      loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        for seed in (0, 1):
+            x, y, w = tasks.copy_sequences(4, 3, 3, pad_to=pad_to, seed=seed,
+                                           padding_value=-1.0)
+            model.train_on_batch(x, y, sample_weight=w)
+        return model
+
+    unpadded, padded = trained(None), trained(13)  # 7 real steps, 6 padding
+    for a, b in zip(unpadded.weights, padded.weights):
+        a, b = ops.convert_to_numpy(a), ops.convert_to_numpy(b)
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    keras.utils.set_random_seed(3)
+    start = km.ntm(9, **SMALL, output_size=8, mask_value=-1.0)
+    moved = any(
+        not np.allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b))
+        for a, b in zip(start.weights, unpadded.weights)
+    )
+    assert moved
+
+
+def test_builder_mask_value_skips_padded_steps():
+    model = km.ntm(I, **SMALL, mask_value=-1.0)
+    x = sequences(batch=2, time=4)
+    padded = np.concatenate([x, -np.ones((2, 3, I), "float32")], axis=1)
+    np.testing.assert_allclose(model.predict(padded, verbose=0)[:, :4],
+                               model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_cell_rejects_inputs_of_another_size():
+    cell = km.NTMCell(**SMALL)
+    cell.build((None, I))
+    states = cell.get_initial_state(batch_size=2)
+    with pytest.raises(ValueError, match="`inputs` must have input_size 4"):
+        cell(np.ones((2, I + 1), "float32"), states)
