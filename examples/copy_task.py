@@ -1,7 +1,11 @@
-"""Train a Neural Turing Machine on Graves' copy task.
+"""Train a Neural Turing Machine on Graves' copy task (or another of his tasks).
 
     python examples/copy_task.py                     # jax, sane defaults
     python examples/copy_task.py --backend torch --steps 2000
+    python examples/copy_task.py --task repeat_copy  # or associative_recall,
+                                                     # priority_sort
+    XLA_FLAGS=--xla_force_host_platform_device_count=2 \
+        python examples/copy_task.py --data-parallel # keras.distribution
 
 The standard copy NTM (N=128 rows of M=20, LSTM controller of 100 units,
 one read and one write head) trains with `model.fit` on 8-bit sequences of
@@ -22,6 +26,16 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"],
                         help="Keras backend (default: $KERAS_BACKEND or jax)")
+    parser.add_argument("--task", default="copy",
+                        choices=["copy", "repeat_copy", "associative_recall",
+                                 "priority_sort"])
+    parser.add_argument("--buckets", type=int, default=4,
+                        help="padded lengths (compiled graphs) for the mix of lengths")
+    parser.add_argument("--mask-padding", action="store_true",
+                        help="pad with -1 steps that the model masks and skips "
+                             "(use with --buckets 1: one graph)")
+    parser.add_argument("--data-parallel", action="store_true",
+                        help="split each batch over all devices (jax backend)")
     parser.add_argument("--steps", type=int, default=3000,
                         help="training batches at most (default 3000)")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -32,7 +46,8 @@ def parse_args(argv):
     parser.add_argument("--target", type=float, default=0.1,
                         help="stop once an epoch's bit errors/sequence fall below this")
     parser.add_argument("--steps-per-epoch", type=int, default=100)
-    parser.add_argument("--eval-lengths", default="20,40,80")
+    parser.add_argument("--eval-lengths", default="20,40,80",
+                        help="copy task: lengths to test after training")
     parser.add_argument("--memory-size", type=int, default=128)
     parser.add_argument("--memory-dim", type=int, default=20)
     parser.add_argument("--controller-size", type=int, default=100)
@@ -47,22 +62,34 @@ def main(argv=None):
     import numpy as np
 
     import keras_memory as km
-    from keras_memory.tasks import BitErrorsPerSequence, CopyTask, copy_sequences
+    from keras_memory.tasks import AlgorithmicTask, BitErrorsPerSequence, copy_sequences
 
     keras.utils.set_random_seed(args.seed)
     os.makedirs(args.output_dir, exist_ok=True)
-    num_bits = 8
+    if args.data_parallel:
+        if keras.backend.backend() != "jax":
+            raise SystemExit("--data-parallel uses keras.distribution (jax backend)")
+        devices = keras.distribution.list_devices()
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        print(f"data parallel over {len(devices)} devices")
+    options = {}
+    if args.task == "copy":
+        options = dict(min_length=args.min_length, max_length=args.max_length)
+    padding = -1.0 if args.mask_padding else 0.0
+    data = AlgorithmicTask(args.task, args.batch_size, args.steps_per_epoch,
+                           buckets=args.buckets, seed=args.seed, padding_value=padding,
+                           **options)
+    input_size, output_size = km.tasks.task_channels(args.task, **options)
     model = km.ntm(
-        num_bits + 1, memory_size=args.memory_size, memory_dim=args.memory_dim,
-        controller_size=args.controller_size, num_heads=1, output_size=num_bits,
+        input_size, memory_size=args.memory_size, memory_dim=args.memory_dim,
+        controller_size=args.controller_size, num_heads=1, output_size=output_size,
+        mask_value=padding if args.mask_padding else None,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=10.0),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         weighted_metrics=[BitErrorsPerSequence(from_logits=True)],
     )
-    data = CopyTask(args.batch_size, args.steps_per_epoch, args.min_length,
-                    args.max_length, num_bits=num_bits, seed=args.seed)
     curve = []
 
     class Curve(keras.callbacks.Callback):
@@ -81,23 +108,27 @@ def main(argv=None):
                 print(f"reached {errors:.3f} < {args.target} bit errors/sequence")
                 self.model.stop_training = True
 
-    print(f"backend: {keras.backend.backend()}")
+    print(f"backend: {keras.backend.backend()}, task: {args.task}, "
+          f"padded lengths: {data.bucket_lengths}")
     epochs = max(1, args.steps // args.steps_per_epoch)
     model.fit(data, epochs=epochs, callbacks=[Curve()], verbose=1)
 
     results = {}
-    for length in (int(n) for n in args.eval_lengths.split(",")):
-        x, y, w = copy_sequences(64, length, length, num_bits=num_bits,
-                                 seed=args.seed + 1000 + length)
+    if args.task == "copy":
+        tests = [(length, copy_sequences(64, length, length, seed=args.seed + 1000 + length))
+                 for length in (int(n) for n in args.eval_lengths.split(","))]
+    else:
+        tests = [("test", AlgorithmicTask(args.task, 64, 1, buckets=1,
+                                          seed=args.seed + 1000)[0])]
+    for name, (x, y, w) in tests:
         metric = BitErrorsPerSequence(from_logits=True)
         metric.update_state(y, model.predict(x, batch_size=64, verbose=0), w)
-        results[length] = float(metric.result())
-        print(f"length {length:3d}: {results[length]:.3f} bit errors/sequence")
+        results[name] = float(metric.result())
+        print(f"{args.task} {name}: {results[name]:.3f} bit errors/sequence")
 
-    path = os.path.join(args.output_dir, "copy_ntm.keras")
+    path = os.path.join(args.output_dir, f"{args.task}_ntm.keras")
     model.save(path)
-    x, y, w = copy_sequences(1, args.max_length, args.max_length,
-                             num_bits=num_bits, seed=args.seed + 7)
+    x, y, w = (part[:1] for part in tests[0][1])  # one test sequence
     reloaded = keras.saving.load_model(path, safe_mode=True)
     difference = float(np.max(np.abs(reloaded.predict(x, verbose=0) - model.predict(x, verbose=0))))
     print(f"saved {path}; reloaded model differs by {difference:.1e}")
@@ -108,11 +139,11 @@ def main(argv=None):
     try:
         from keras_memory import plotting
 
-        picture = os.path.join(args.output_dir, "copy_trace.png")
+        picture = os.path.join(args.output_dir, f"{args.task}_trace.png")
         plotting.plot_ntm_trace(
             x[0], y[0], 1 / (1 + np.exp(-record["outputs"][0])),
             record["read_weights"][0], record["write_weights"][0],
-            title=f"copy, length {args.max_length} ({keras.backend.backend()})",
+            title=f"{args.task} ({keras.backend.backend()})",
             path=picture,
         )
         print(f"wrote {picture}")

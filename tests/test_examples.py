@@ -5,6 +5,7 @@ import json
 import pathlib
 
 import keras
+import pytest
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 
@@ -41,3 +42,16 @@ def test_copy_task_example(tmp_path):
     assert len(curve["curve"]) == 2
     assert (tmp_path / "copy_ntm.keras").exists()
     assert (tmp_path / "copy_trace.png").exists()
+
+
+@pytest.mark.parametrize("task", ["repeat_copy", "associative_recall", "priority_sort"])
+def test_other_tasks_in_the_example(tmp_path, task):
+    results = load("copy_task").main(
+        ["--backend", keras.backend.backend(), "--task", task, "--steps", "1",
+         "--steps-per-epoch", "1", "--batch-size", "2", "--memory-size", "8",
+         "--memory-dim", "4", "--controller-size", "8", "--buckets", "1",
+         "--output-dir", str(tmp_path)]
+    )
+    assert set(results) == {"test"} and results["test"] >= 0
+    assert (tmp_path / f"{task}_ntm.keras").exists()
+    assert (tmp_path / f"{task}_trace.png").exists()

@@ -1,0 +1,228 @@
+"""Copy-task NTM benchmark: keras-memory against a hand-written JAX NTM.
+
+    python bench/ntm_copy.py                          # throughput, jax
+    python bench/ntm_copy.py --backends jax,torch,tensorflow
+    python bench/ntm_copy.py --mode converge --seeds 0,1,2
+
+Both sides train the same model on the same task: the standard copy NTM
+(N=128, M=20, LSTM controller 100, one read and one write head) on 8-bit
+sequences of lengths 1..20, each batch drawing one length.
+
+`throughput` runs, for every backend asked for (each in its own process,
+since the backend is fixed at import), at every batch size, and for both
+ways of mixing lengths (`buckets`: 4 padded lengths, 4 graphs; `masked`:
+one padded length whose padding the model masks and skips, 1 graph):
+  - warm-up: seconds until every padded length the data uses has run one
+    training step (compilation included);
+  - steady state: sequences per second over `--batches` training batches;
+and runs the baseline (`--baseline`, default ../shared/baselines/
+ref_jax_ntm.py) with the same batches, then prints the ratio ours/baseline.
+
+`converge` trains with the jax backend until an epoch of 100 batches
+averages under `--target` bit errors per sequence, for each seed, and
+prints sequences and wall time to get there (median over seeds), the NaN
+count and the error at length 40.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+DEFAULT_BASELINE = HERE.parents[1] / "shared" / "baselines" / "ref_jax_ntm.py"
+MODEL = dict(memory_size=128, memory_dim=20, controller_size=100, num_heads=1)
+PADDING = -1.0
+
+
+# Two ways to train on a mix of lengths without one compilation per length:
+# "buckets": pad each batch to the smallest of 4 lengths (4 graphs);
+# "masked": pad every batch to the longest length with -1 steps that the
+# model masks and skips (1 graph).
+VARIANTS = {
+    "buckets": dict(buckets=4, padding_value=0.0, mask_value=None),
+    "masked": dict(buckets=1, padding_value=PADDING, mask_value=PADDING),
+}
+
+
+def build_model(keras, km, learning_rate, mask_value):
+    model = km.ntm(9, output_size=8, mask_value=mask_value, **MODEL)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=10.0),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        weighted_metrics=[km.tasks.BitErrorsPerSequence(from_logits=True)],
+    )
+    return model
+
+
+def worker_throughput(args):
+    """Runs in a child process with KERAS_BACKEND set; prints one JSON line."""
+    import keras
+    import numpy as np
+
+    import keras_memory as km
+
+    keras.utils.set_random_seed(args.seed)
+    results = []
+    for batch_size, variant in [(b, v) for b in args.batch_sizes for v in args.variants]:
+        options = VARIANTS[variant]
+        model = build_model(keras, km, 1e-4, options["mask_value"])
+        data = km.tasks.CopyTask(batch_size, args.batches, buckets=options["buckets"],
+                                 seed=args.seed, padding_value=options["padding_value"])
+        start = time.perf_counter()
+        for length in data.bucket_lengths:  # one step per padded length
+            x, y, w = km.tasks.copy_sequences(batch_size, 1, (length - 1) // 2,
+                                              pad_to=length, seed=0,
+                                              padding_value=options["padding_value"])
+            model.train_on_batch(x, y, sample_weight=w)
+        warmup = time.perf_counter() - start
+        start = time.perf_counter()
+        model.fit(data, epochs=1, verbose=0)
+        seconds = time.perf_counter() - start
+        results.append({
+            "backend": keras.backend.backend(),
+            "variant": variant,
+            "batch_size": batch_size,
+            "sequences_per_s": args.batches * batch_size / seconds,
+            "warmup_s": warmup,
+            "graphs": len(data.bucket_lengths),
+            "finite": bool(np.isfinite(model.evaluate(data, steps=2, verbose=0)[0])),
+        })
+    print("RESULT " + json.dumps(results), flush=True)
+
+
+def worker_converge(args):
+    import keras
+    import numpy as np
+
+    import keras_memory as km
+
+    keras.utils.set_random_seed(args.seed)
+    options = VARIANTS[args.variants[0]]
+    model = build_model(keras, km, args.learning_rate, options["mask_value"])
+    data = km.tasks.CopyTask(args.batch_size, 100, buckets=options["buckets"],
+                             seed=args.seed, padding_value=options["padding_value"])
+    state = {"sequences": None, "seconds": None, "nan": 0}
+
+    class Stop(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            errors = logs["bit_errors_per_sequence"]
+            if not np.isfinite(logs["loss"]):
+                state["nan"] += 1
+            if errors < args.target:
+                state["sequences"] = (epoch + 1) * 100 * args.batch_size
+                state["seconds"] = time.perf_counter() - self.start
+                self.model.stop_training = True
+
+    model.fit(data, epochs=args.max_epochs, verbose=0, callbacks=[Stop()])
+    x, y, w = km.tasks.copy_sequences(64, 40, 40, seed=12345)
+    metric = km.tasks.BitErrorsPerSequence(from_logits=True)
+    metric.update_state(y, model.predict(x, verbose=0), w)
+    state["errors_at_40"] = float(metric.result())
+    state["seed"] = args.seed
+    print("RESULT " + json.dumps(state), flush=True)
+
+
+def run_child(args, backend, extra):
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    command = [sys.executable, __file__, "--worker", *extra]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"{backend} worker failed:\n{result.stderr[-3000:]}")
+    return json.loads(line[len("RESULT "):])
+
+
+def run_baseline(path, batches, batch_size, seed):
+    result = subprocess.run(
+        [sys.executable, str(path), str(batches), str(batch_size), str(seed), "1-20"],
+        capture_output=True, text=True, env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    )
+    match = re.search(r"seqs_per_s=([\d.]+).*compile_s=([\d.]+)", result.stdout)
+    if not match:
+        raise RuntimeError(f"baseline failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return {"sequences_per_s": float(match.group(1)), "warmup_s": float(match.group(2))}
+
+
+def throughput(args):
+    rows = []
+    for backend in args.backends:
+        extra = ["--mode", "throughput", "--batches", str(args.batches),
+                 "--batch-sizes", ",".join(map(str, args.batch_sizes)),
+                 "--seed", str(args.seed), "--variants", ",".join(args.variants)]
+        rows += run_child(args, backend, extra)
+    baseline = {}
+    if args.baseline and pathlib.Path(args.baseline).exists():
+        for batch_size in args.batch_sizes:
+            baseline[batch_size] = run_baseline(args.baseline, args.batches, batch_size, args.seed)
+    print(f"\ncopy NTM, lengths 1..20, {args.batches} batches, {os.cpu_count()} CPUs, "
+          f"{time.strftime('%Y-%m-%d')}")
+    print(f"{'backend':<11} {'variant':<8} {'batch':>5} {'seq/s':>9} {'base seq/s':>10} "
+          f"{'ratio':>6} {'warm-up s':>9} {'base warm-up s':>14} {'graphs':>6}")
+    for row in rows:
+        base = baseline.get(row["batch_size"])
+        ratio = f"{row['sequences_per_s'] / base['sequences_per_s']:.2f}" if base else "-"
+        print(f"{row['backend']:<11} {row['variant']:<8} {row['batch_size']:>5} "
+              f"{row['sequences_per_s']:>9.1f} "
+              f"{base['sequences_per_s'] if base else float('nan'):>10.1f} {ratio:>6} "
+              f"{row['warmup_s']:>9.1f} {base['warmup_s'] if base else float('nan'):>14.1f} "
+              f"{row['graphs']:>6}")
+
+
+def converge(args):
+    runs = []
+    for seed in args.seeds:
+        extra = ["--mode", "converge", "--seed", str(seed), "--batch-size",
+                 str(args.batch_size), "--target", str(args.target),
+                 "--learning-rate", str(args.learning_rate),
+                 "--max-epochs", str(args.max_epochs), "--variants", args.variants[0]]
+        run = run_child(args, "jax", extra)
+        runs.append(run)
+        print(json.dumps(run), flush=True)
+    done = [r for r in runs if r["seconds"] is not None]
+    print(f"\nconverged {len(done)}/{len(runs)} seeds to < {args.target} bits/sequence")
+    if done:
+        print(f"median sequences {statistics.median(r['sequences'] for r in done):.0f}, "
+              f"median wall {statistics.median(r['seconds'] for r in done):.0f} s, "
+              f"NaN epochs {sum(r['nan'] for r in runs)}, "
+              f"median errors at length 40 "
+              f"{statistics.median(r['errors_at_40'] for r in runs):.3f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["throughput", "converge"], default="throughput")
+    parser.add_argument("--backends", default="jax")
+    parser.add_argument("--batch-sizes", default="1,32")
+    parser.add_argument("--batches", type=int, default=200)
+    parser.add_argument("--variants", default="buckets,masked",
+                        help="buckets and/or masked (converge uses the first)")
+    parser.add_argument("--baseline", default=str(DEFAULT_BASELINE))
+    parser.add_argument("--seed", type=int, default=10)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--target", type=float, default=0.1)
+    parser.add_argument("--max-epochs", type=int, default=200)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.backends = args.backends.split(",")
+    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    args.seeds = [int(s) for s in args.seeds.split(",")]
+    args.variants = args.variants.split(",")
+    if args.worker:
+        {"throughput": worker_throughput, "converge": worker_converge}[args.mode](args)
+    else:
+        {"throughput": throughput, "converge": converge}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()
