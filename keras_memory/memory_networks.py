@@ -149,6 +149,19 @@ class _LinearMemoryLayer(keras.layers.Layer):
             constraint=self.kernel_constraint,
         )
 
+    def _checked_inputs(self, inputs, mask, memory_mask, query_dim):
+        """Unpacks and validates `[query, memories]`; picks the memory mask."""
+        query, memories = _split_pair(type(self).__name__, inputs)
+        memories_shape = check.shape_of("memories", memories)
+        _check_pair_shapes(
+            check.shape_of("query", query),
+            memories_shape,
+            query_dim,
+            self.input_dim,
+            self.num_memories,
+        )
+        return query, memories, _memory_mask(mask, memory_mask, memories_shape)
+
     def compute_mask(self, inputs, mask=None):
         # The outputs have no memory axis left to mask.
         return [None, None] if self.return_attention else None
@@ -237,16 +250,9 @@ class MemoryHop(_LinearMemoryLayer):
         self.output_embedding = self._kernel("output_embedding", embedding_shape)
 
     def call(self, inputs, mask=None, memory_mask=None):
-        query, memories = _split_pair("MemoryHop", inputs)
-        memories_shape = check.shape_of("memories", memories)
-        _check_pair_shapes(
-            check.shape_of("query", query),
-            memories_shape,
-            self.memory_dim,
-            self.input_dim,
-            self.num_memories,
+        query, memories, memory_mask = self._checked_inputs(
+            inputs, mask, memory_mask, query_dim=self.memory_dim
         )
-        memory_mask = _memory_mask(mask, memory_mask, memories_shape)
         keys = _embed(memories, self.input_embedding)
         values = _embed(memories, self.output_embedding)
         attention = memory_attention(query, keys, memory_mask, self.use_softmax)
@@ -396,16 +402,9 @@ class MemoryNetwork(_LinearMemoryLayer):
             )
 
     def call(self, inputs, mask=None, memory_mask=None):
-        query, memories = _split_pair("MemoryNetwork", inputs)
-        memories_shape = check.shape_of("memories", memories)
-        _check_pair_shapes(
-            check.shape_of("query", query),
-            memories_shape,
-            self.input_dim,
-            self.input_dim,
-            self.num_memories,
+        query, memories, memory_mask = self._checked_inputs(
+            inputs, mask, memory_mask, query_dim=self.input_dim
         )
-        memory_mask = _memory_mask(mask, memory_mask, memories_shape)
         embedded = [_embed(memories, e) for e in self.memory_embeddings]
         tied = self.weight_tying == "adjacent"
         query_kernel = self.memory_embeddings[0] if tied else self.query_embedding
