@@ -52,6 +52,14 @@ NTMState.__doc__ = """The parts of an `NTMCell` state, with named fields.
 """
 
 
+def _check_shift_range(shift_range, memory_size):
+    if 2 * shift_range + 1 > memory_size:
+        raise ValueError(
+            "`shift_range` R needs 2R + 1 <= memory_size, received "
+            f"shift_range={shift_range} with memory_size={memory_size}."
+        )
+
+
 def _serialize(value, module):
     return module.serialize(value) if value is not None else None
 
@@ -109,11 +117,7 @@ class _NTMHead(keras.layers.Layer):
                 f"{type(self).__name__} needs static controller and memory "
                 f"sizes, received shapes {input_shape!r}."
             )
-        if 2 * self.shift_range + 1 > memory_size:
-            raise ValueError(
-                "`shift_range` R needs 2R + 1 <= memory_size, received "
-                f"shift_range={self.shift_range} with memory_size={memory_size}."
-            )
+        _check_shift_range(self.shift_range, memory_size)
         self.memory_size, self.memory_dim = memory_size, memory_dim
         # key, beta, gate, shifts, gamma [, erase, add]
         self._split_sizes = [memory_dim, 1, 1, 2 * self.shift_range + 1, 1]
@@ -387,11 +391,7 @@ class NTMCell(keras.layers.Layer):
         )
         self.controller_type = check.choice("controller", controller, CONTROLLERS)
         self.shift_range = check.positive_int("shift_range", shift_range)
-        if 2 * self.shift_range + 1 > self.memory_size:
-            raise ValueError(
-                "`shift_range` R needs 2R + 1 <= memory_size, received "
-                f"shift_range={shift_range} with memory_size={memory_size}."
-            )
+        _check_shift_range(self.shift_range, self.memory_size)
         self.memory_init = check.choice("memory_init", memory_init, MEMORY_INITS)
         self.output_activation = keras.activations.get(output_activation)
         self.num_read_heads = check.optional_positive_int(
