@@ -41,10 +41,12 @@ PADDING = -1.0
 
 
 # Two ways to train on a mix of lengths without one compilation per length:
+# "padded": pad every batch to the longest length, no mask (1 graph);
 # "buckets": pad each batch to the smallest of 4 lengths (4 graphs);
 # "masked": pad every batch to the longest length with -1 steps that the
 # model masks and skips (1 graph).
 VARIANTS = {
+    "padded": dict(buckets=1, padding_value=0.0, mask_value=None),
     "buckets": dict(buckets=4, padding_value=0.0, mask_value=None),
     "masked": dict(buckets=1, padding_value=PADDING, mask_value=PADDING),
 }
@@ -204,7 +206,8 @@ def main():
     parser.add_argument("--batch-sizes", default="1,32")
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--variants", default="buckets,masked",
-                        help="buckets and/or masked (converge uses the first)")
+                        help="padded, buckets and/or masked (converge uses the first; "
+                             "try --variants padded there)")
     parser.add_argument("--baseline", default=str(DEFAULT_BASELINE))
     parser.add_argument("--seed", type=int, default=10)
     parser.add_argument("--seeds", default="0,1,2")

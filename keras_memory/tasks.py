@@ -374,19 +374,21 @@ def _narrow_repeat_copy(rng, options):
     return _one_size(rng, options, "min_repeats", "max_repeats")
 
 
-# Each task: its generator, the time steps its options need, how a batch
-# narrows the options so that its examples share one size (and so one
-# padded length), and Graves' default options.
+# Each task: its generator, the time steps its options need, the option
+# range whose values share a batch (None: one drawn value per batch), how a
+# batch without such a range narrows its options, and Graves' defaults.
 _TASKS = {
     "copy": (
         copy_sequences,
         copy_steps,
-        lambda rng, o: _one_size(rng, o, "min_length", "max_length"),
+        ("min_length", "max_length"),
+        None,
         {"min_length": 1, "max_length": 20, "num_bits": 8},
     ),
     "repeat_copy": (
         repeat_copy_sequences,
         repeat_copy_steps,
+        None,
         _narrow_repeat_copy,
         {"min_length": 1, "max_length": 10, "min_repeats": 1, "max_repeats": 10,
          "num_bits": 8},
@@ -394,12 +396,14 @@ _TASKS = {
     "associative_recall": (
         associative_recall_sequences,
         associative_recall_steps,
-        lambda rng, o: _one_size(rng, o, "min_items", "max_items"),
+        ("min_items", "max_items"),
+        None,
         {"min_items": 2, "max_items": 6, "item_length": 3, "num_bits": 6},
     ),
     "priority_sort": (
         priority_sort_sequences,
         priority_sort_steps,
+        None,
         lambda rng, o: o,
         {"num_items": 20, "num_outputs": 16, "num_bits": 8},
     ),
@@ -410,17 +414,19 @@ TASK_NAMES = tuple(_TASKS)
 def task_channels(task, **options):
     """`(input_channels, output_channels)` of a task with these options."""
     generate = _TASKS[check.choice("task", task, TASK_NAMES)][0]
-    inputs, targets, _ = generate(1, seed=0, **{**_TASKS[task][3], **options})
+    inputs, targets, _ = generate(1, seed=0, **{**_TASKS[task][-1], **options})
     return inputs.shape[-1], targets.shape[-1]
 
 
 class AlgorithmicTask(keras.utils.PyDataset):
     """Endless, seeded batches of an algorithmic task for `model.fit`.
 
-    Each batch draws one size (copy length, repeat count, item count) for
-    all its examples, as in Graves et al., and is padded to the smallest of
-    `buckets` fixed lengths that holds it, so that training over a range of
-    lengths compiles `buckets` graphs at most instead of one per length.
+    Each batch picks one of `buckets` fixed lengths and is padded to it, so
+    that training over a range of lengths compiles `buckets` graphs at most
+    instead of one per length. Within a batch, examples mix every size
+    (copy length, item count) that fits the bucket; repeat copy draws one
+    length and one repeat count per batch. Buckets are picked in proportion
+    to the sizes they hold, so sizes stay uniform over the range.
     Padding steps carry zero weight and, the models being causal, do not
     change the outputs that count.
 
@@ -453,7 +459,7 @@ class AlgorithmicTask(keras.utils.PyDataset):
         self.batch_size = check.positive_int("batch_size", batch_size)
         self.steps_per_epoch = check.positive_int("steps_per_epoch", steps_per_epoch)
         buckets = check.positive_int("buckets", buckets)
-        self._generate, steps, self._narrow, defaults = _TASKS[task]
+        self._generate, steps, size_keys, self._narrow, defaults = _TASKS[task]
         self.options = {**defaults, **options}
         self._generate(1, seed=0, **self.options)  # validates the options now
         longest = steps(**self.options)
@@ -461,6 +467,22 @@ class AlgorithmicTask(keras.utils.PyDataset):
             {int(np.ceil(longest * (k + 1) / buckets)) for k in range(buckets)}
         )
         self._steps = steps
+        # Sizes (lengths, item counts) that share a bucket are mixed within a
+        # batch: {bucket length: (smallest size, largest size)}.
+        self._size_keys = size_keys
+        self._size_ranges = {}
+        if size_keys is not None:
+            low, high = (self.options[key] for key in size_keys)
+            for size in range(low, high + 1):
+                bucket = self.padded_length(
+                    steps(**{**self.options, size_keys[0]: size, size_keys[1]: size})
+                )
+                first, _ = self._size_ranges.get(bucket, (size, size))
+                self._size_ranges[bucket] = (first, size)
+            self._size_weights = np.array(
+                [b - a + 1 for a, b in self._size_ranges.values()], "float64"
+            )
+            self._size_weights /= self._size_weights.sum()
         self.seed = 0 if seed is None else seed
         self.epoch = 0
 
@@ -473,18 +495,30 @@ class AlgorithmicTask(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        options = self._narrow(rng, self.options)
+        # Keras' TensorFlow adapter infers the batch shapes from the first
+        # two batches: give them the longest and the shortest bucket so that
+        # it sees a time axis of variable length.
+        wanted = None
         if index < 2 and len(self.bucket_lengths) > 1:
-            # Keras' TensorFlow adapter infers the batch shapes from the first
-            # two batches: give them the longest and the shortest bucket so
-            # that it sees a time axis of variable length.
             wanted = self.bucket_lengths[-1 if index == 0 else 0]
-            for _ in range(1000):
+        if self._size_keys is not None:
+            options = self._mixed_sizes(rng, wanted)
+        else:
+            options = self._narrow(rng, self.options)
+            for _ in range(1000 if wanted else 0):
                 if self.padded_length(self._steps(**options)) == wanted:
                     break
                 options = self._narrow(rng, self.options)
         pad_to = self.padded_length(self._steps(**options))
         return self._generate(self.batch_size, pad_to=pad_to, seed=rng, **options)
+
+    def _mixed_sizes(self, rng, wanted=None):
+        """Options whose size range is one bucket's, drawn by its share of sizes."""
+        buckets = list(self._size_ranges)
+        if wanted is None or wanted not in self._size_ranges:
+            wanted = buckets[rng.choice(len(buckets), p=self._size_weights)]
+        low, high = self._size_ranges[wanted]
+        return {**self.options, self._size_keys[0]: low, self._size_keys[1]: high}
 
     def on_epoch_end(self):
         self.epoch += 1

@@ -818,11 +818,7 @@ class NTM(keras.layers.RNN):
         num_steps = sequences.shape[1] or ops.shape(sequences)[1]
         first_output = initial_state[0]  # states[0] is the previous output
 
-        def step(index, carry):
-            states, outputs = carry
-            time = (num_steps - 1 - index) if self.go_backwards else index
-            x_t = ops.take(steps, time, axis=0)
-            mask_t = ops.take(step_masks, time, axis=0)
+        def masked_step(states, x_t, mask_t):
             skipped_output = (
                 ops.zeros_like(states[0]) if self.zero_output_for_mask else states[0]
             )
@@ -836,18 +832,28 @@ class NTM(keras.layers.RNN):
             def skip():
                 return list(states), skipped_output
 
-            new_states, output = ops.cond(ops.any(mask_t), run, skip)
+            return ops.cond(ops.any(mask_t), run, skip)
+
+        # ops.fori_loop rather than ops.scan: Keras' TensorFlow scan wants
+        # per-step outputs shaped like the carry. Outputs go to a buffer.
+        def loop_step(index, carry):
+            states, outputs = carry
+            time = (num_steps - 1 - index) if self.go_backwards else index
+            new_states, output = masked_step(
+                states,
+                ops.take(steps, time, axis=0),
+                ops.take(step_masks, time, axis=0),
+            )
+            # A where, not slice_update: TF has no gradient for the latter.
             # Outputs in processing order, as keras.layers.RNN returns them.
-            # (A where, not slice_update: TF has no gradient for the latter.)
             here = ops.equal(ops.arange(num_steps), index)[:, None, None]
-            outputs = ops.where(here, output[None], outputs)
-            return new_states, outputs
+            return new_states, ops.where(here, output[None], outputs)
 
         outputs = ops.zeros(
             (num_steps,) + tuple(ops.shape(first_output)), dtype=first_output.dtype
         )
         final_states, outputs = ops.fori_loop(
-            0, num_steps, step, (list(initial_state), outputs)
+            0, num_steps, loop_step, (list(initial_state), outputs)
         )
         outputs = ops.transpose(outputs, (1, 0, 2))
         return outputs[:, -1], outputs, final_states

@@ -149,14 +149,18 @@ def task_channels_match(task, inputs, targets):
     return tasks.task_channels(task) == (inputs.shape[-1], targets.shape[-1])
 
 
-def test_copy_buckets_keep_lengths_apart():
-    data = tasks.CopyTask(4, steps_per_epoch=60, min_length=1, max_length=20, buckets=4, seed=1)
+def test_copy_buckets_mix_lengths_that_share_a_bucket():
+    data = tasks.CopyTask(8, steps_per_epoch=60, min_length=1, max_length=20, buckets=4, seed=1)
     assert data.bucket_lengths == [11, 21, 31, 41]
+    seen, mixed = set(), False
     for i in range(60):
-        x, _, w = data[i]
-        length = int(np.argmax(x[0, :, 8]))
-        assert np.all(np.argmax(x[:, :, 8], axis=1) == length)  # one length per batch
-        assert x.shape[1] == data.padded_length(2 * length + 1)
+        x, _, _ = data[i]
+        lengths = np.argmax(x[:, :, 8], axis=1)  # delimiter step = length
+        needed = {data.padded_length(2 * length + 1) for length in lengths}
+        assert needed == {x.shape[1]}  # every example fits, none is too short
+        mixed |= len(set(lengths)) > 1
+        seen |= set(lengths.tolist())
+    assert mixed and seen == set(range(1, 21))
 
 
 @pytest.mark.parametrize(
