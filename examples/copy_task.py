@@ -37,8 +37,9 @@ def parse_args(argv):
                              "(use with --buckets 1: one graph)")
     parser.add_argument("--data-parallel", action="store_true",
                         help="split each batch over all devices (jax backend)")
-    parser.add_argument("--steps", type=int, default=3000,
-                        help="training batches at most (default 3000)")
+    parser.add_argument("--steps", type=int, default=10000,
+                        help="training batches at most; training stops earlier once "
+                             "an epoch averages under --target (default 10000)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
