@@ -22,12 +22,15 @@ def _pyplot():
 
 
 def _as_array(name, value, rank):
+    """A float32 NumPy copy of `value`; `rank` is an int or a tuple of ints."""
     from keras import ops
 
     array = np.asarray(ops.convert_to_numpy(value), dtype="float32")
-    if array.ndim != rank:
+    ranks = (rank,) if isinstance(rank, int) else tuple(rank)
+    if array.ndim not in ranks:
+        expected = " or ".join(str(r) for r in ranks)
         raise ValueError(
-            f"`{name}` must have rank {rank}, received {name} with shape "
+            f"`{name}` must have rank {expected}, received {name} with shape "
             f"{array.shape}."
         )
     return array
@@ -108,15 +111,8 @@ def plot_ntm_trace(inputs, targets, outputs, read_weights, write_weights,
     outputs = _as_array("outputs", outputs, 2)
     heads = []
     for name, value in (("read_weights", read_weights), ("write_weights", write_weights)):
-        array = np.asarray(_as_array_any(value), dtype="float32")
-        if array.ndim == 2:
-            array = array[:, None, :]
-        if array.ndim != 3:
-            raise ValueError(
-                f"`{name}` must have shape [time, N] or [time, heads, N], "
-                f"received {name} with shape {array.shape}."
-            )
-        heads.append(array)
+        array = _as_array(name, value, (2, 3))  # [time, N] or [time, heads, N]
+        heads.append(array[:, None, :] if array.ndim == 2 else array)
     steps = inputs.shape[0]
     for name, array in (("targets", targets), ("outputs", outputs),
                         ("read_weights", heads[0]), ("write_weights", heads[1])):
@@ -162,8 +158,3 @@ def plot_ntm_trace(inputs, targets, outputs, read_weights, write_weights,
         axes[0].set_title(title)
     return _finish(figure, path)
 
-
-def _as_array_any(value):
-    from keras import ops
-
-    return ops.convert_to_numpy(value)
