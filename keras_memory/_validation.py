@@ -77,3 +77,15 @@ def float_dtype(name, tensor):
             f"`{name}` must hold floating point values, received {name} "
             f"with dtype {dtype}."
         )
+
+
+def fraction(name, value):
+    """Returns `value` as a float in [0, 1), or raises naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be a number in [0, 1), received {name}={value!r} "
+            f"of type {type(value).__name__}."
+        )
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"`{name}` must be in [0, 1), received {name}={value!r}.")
+    return float(value)

@@ -28,18 +28,23 @@ def memory_attention(query, memory_keys, mask=None, use_softmax=True):
             by the hop's input embedding A.
         mask: optional boolean `[batch, num_memories]`, `False` for padding.
         use_softmax: when `False` the raw scores are returned (the paper's
-            "linear start"); masked slots are still zero.
+            "linear start"); masked slots are still zero. A scalar tensor
+            (> 0.5: softmax) switches at run time without a new graph.
 
     Returns:
         `[batch, num_memories]` attention weights.
     """
     # einsum rather than matmul: Keras' torch matmul computes float64 in float32.
     scores = ops.einsum("bd,bnd->bn", query, memory_keys)
-    if use_softmax:
-        return masked_softmax(scores, mask)
-    if mask is None:
-        return scores
-    return scores * ops.cast(mask, scores.dtype)
+    if isinstance(use_softmax, bool):
+        return masked_softmax(scores, mask) if use_softmax else _masked(scores, mask)
+    return ops.where(
+        use_softmax > 0.5, masked_softmax(scores, mask), _masked(scores, mask)
+    )
+
+
+def _masked(scores, mask):
+    return scores if mask is None else scores * ops.cast(mask, scores.dtype)
 
 
 def memory_read(attention, memory_values):
@@ -56,19 +61,68 @@ def memory_read(attention, memory_values):
     return ops.einsum("bn,bnd->bd", attention, memory_values)
 
 
+def tied_embeddings(weight_tying, num_hops):
+    """Which memory embeddings exist and which pair `(A_k, C_k)` each hop reads.
+
+    Returns:
+        `(names, hop_pairs)`: the names of the embedding matrices to create
+        and, per hop, the indices of its input (A) and output (C) embedding
+        in `names`. With `"adjacent"` tying the query embedding B is
+        `names[0]` and the answer projection is `names[-1]` transposed.
+    """
+    hops = range(1, num_hops + 1)
+    if weight_tying == "adjacent":
+        names = [f"embedding_{j}" for j in range(num_hops + 1)]
+        return names, tuple((k - 1, k) for k in hops)
+    if weight_tying == "layerwise":
+        return ["input_embedding", "output_embedding"], ((0, 1),) * num_hops
+    names = []
+    for k in hops:
+        names += [f"input_embedding_{k}", f"output_embedding_{k}"]
+    return names, tuple((2 * k - 2, 2 * k - 1) for k in hops)
+
+
+def run_hops(state, embedded, hop_pairs, memory_mask, use_softmax,
+             hop_transition=None):
+    """The hops of a memory network on memories embedded once per matrix.
+
+    Args:
+        state: `[batch, d]`, the embedded query `u_1`.
+        embedded: list of `[batch, N, d]`, the memories under each embedding.
+        hop_pairs: per hop, `(key_index, value_index)` into `embedded`.
+        memory_mask: `[batch, N]` boolean or `None`.
+        use_softmax: bool or scalar tensor, see `memory_attention`.
+        hop_transition: optional `[d, d]` matrix H (layerwise tying).
+
+    Returns:
+        `(u_{K+1} [batch, d], attention [batch, K, N])`.
+    """
+    attentions = []
+    for key_index, value_index in hop_pairs:
+        attention = memory_attention(
+            state, embedded[key_index], memory_mask, use_softmax
+        )
+        read = memory_read(attention, embedded[value_index])
+        if hop_transition is not None:
+            state = ops.einsum("bd,de->be", state, hop_transition)
+        state = state + read
+        attentions.append(attention)
+    return state, ops.stack(attentions, axis=1)
+
+
 def _embed(memories, embedding):
     """`[batch, N, input_dim]` x `[input_dim, d]` -> `[batch, N, d]`."""
     return ops.einsum("bni,id->bnd", memories, embedding)
 
 
-def _split_pair(layer_name, inputs):
-    """Unpacks `[query, memories]` or raises a ValueError that says how."""
+def split_pair(layer_name, inputs, expected="[query, memories]"):
+    """Unpacks a two-input list or raises a ValueError that says how."""
     single_shape = isinstance(inputs, (list, tuple)) and any(
         item is None or isinstance(item, int) for item in inputs
     )
     if not isinstance(inputs, (list, tuple)) or len(inputs) != 2 or single_shape:
         raise ValueError(
-            f"{layer_name} must be called on a list `[query, memories]`, "
+            f"{layer_name} must be called on a list `{expected}`, "
             f"received inputs={inputs!r}."
         )
     return inputs[0], inputs[1]
@@ -151,7 +205,7 @@ class _LinearMemoryLayer(keras.layers.Layer):
 
     def _checked_inputs(self, inputs, mask, memory_mask, query_dim):
         """Unpacks and validates `[query, memories]`; picks the memory mask."""
-        query, memories = _split_pair(type(self).__name__, inputs)
+        query, memories = split_pair(type(self).__name__, inputs)
         memories_shape = check.shape_of("memories", memories)
         _check_pair_shapes(
             check.shape_of("query", query),
@@ -238,7 +292,7 @@ class MemoryHop(_LinearMemoryLayer):
         self.use_softmax = bool(use_softmax)
 
     def build(self, input_shape):
-        query_shape, memories_shape = _split_pair("MemoryHop", input_shape)
+        query_shape, memories_shape = split_pair("MemoryHop", input_shape)
         query_shape = check.shape_of("query", query_shape)
         memories_shape = check.shape_of("memories", memories_shape)
         _check_pair_shapes(
@@ -260,7 +314,7 @@ class MemoryHop(_LinearMemoryLayer):
         return (state, attention) if self.return_attention else state
 
     def compute_output_shape(self, input_shape):
-        query_shape, memories_shape = _split_pair("MemoryHop", input_shape)
+        query_shape, memories_shape = split_pair("MemoryHop", input_shape)
         state_shape = (query_shape[0], self.memory_dim)
         if self.return_attention:
             return state_shape, (memories_shape[0], memories_shape[1])
@@ -351,7 +405,7 @@ class MemoryNetwork(_LinearMemoryLayer):
         return self.output_dim if self.output_dim is not None else input_dim
 
     def build(self, input_shape):
-        query_shape, memories_shape = _split_pair("MemoryNetwork", input_shape)
+        query_shape, memories_shape = split_pair("MemoryNetwork", input_shape)
         query_shape = check.shape_of("query", query_shape)
         memories_shape = check.shape_of("memories", memories_shape)
         _check_pair_shapes(
@@ -367,30 +421,13 @@ class MemoryNetwork(_LinearMemoryLayer):
                 "Use weight_tying=None or 'layerwise' for another output size."
             )
         embedding = (input_dim, self.memory_dim)
-        hops = range(1, self.num_hops + 1)
         # Every variable is created once; `_hop_embeddings` says which pair
         # of `memory_embeddings` each hop reads, so tied matrices are shared
         # and each embedded memory is computed once per call.
-        if self.weight_tying == "adjacent":
-            self.memory_embeddings = [
-                self._kernel(f"embedding_{j}", embedding)
-                for j in range(self.num_hops + 1)
-            ]
-            self._hop_embeddings = tuple((k - 1, k) for k in hops)
-        elif self.weight_tying == "layerwise":
-            self.memory_embeddings = [
-                self._kernel("input_embedding", embedding),
-                self._kernel("output_embedding", embedding),
-            ]
-            self._hop_embeddings = ((0, 1),) * self.num_hops
-        else:
-            self.memory_embeddings = []
-            for k in hops:
-                self.memory_embeddings += [
-                    self._kernel(f"input_embedding_{k}", embedding),
-                    self._kernel(f"output_embedding_{k}", embedding),
-                ]
-            self._hop_embeddings = tuple((2 * k - 2, 2 * k - 1) for k in hops)
+        names, self._hop_embeddings = tied_embeddings(
+            self.weight_tying, self.num_hops
+        )
+        self.memory_embeddings = [self._kernel(n, embedding) for n in names]
         if self.weight_tying != "adjacent":
             self.query_embedding = self._kernel("query_embedding", embedding)
             self.output_kernel = self._kernel(
@@ -408,28 +445,23 @@ class MemoryNetwork(_LinearMemoryLayer):
         embedded = [_embed(memories, e) for e in self.memory_embeddings]
         tied = self.weight_tying == "adjacent"
         query_kernel = self.memory_embeddings[0] if tied else self.query_embedding
-        state = ops.einsum("bi,id->bd", query, query_kernel)
-        attentions = []
-        for key_index, value_index in self._hop_embeddings:
-            attention = memory_attention(
-                state, embedded[key_index], memory_mask, self.use_softmax
-            )
-            read = memory_read(attention, embedded[value_index])
-            if self.weight_tying == "layerwise":
-                state = ops.einsum("bd,de->be", state, self.hop_transition)
-            state = state + read
-            attentions.append(attention)
+        state, attention = run_hops(
+            ops.einsum("bi,id->bd", query, query_kernel),
+            embedded,
+            self._hop_embeddings,
+            memory_mask,
+            self.use_softmax,
+            self.hop_transition if self.weight_tying == "layerwise" else None,
+        )
         if tied:
             logits = ops.einsum("bd,id->bi", state, self.memory_embeddings[-1])
         else:
             logits = ops.einsum("bd,do->bo", state, self.output_kernel)
         output = self.output_activation(logits)
-        if self.return_attention:
-            return output, ops.stack(attentions, axis=1)
-        return output
+        return (output, attention) if self.return_attention else output
 
     def compute_output_shape(self, input_shape):
-        query_shape, memories_shape = _split_pair("MemoryNetwork", input_shape)
+        query_shape, memories_shape = split_pair("MemoryNetwork", input_shape)
         output_shape = (query_shape[0], self._output_dim(memories_shape[-1]))
         if self.return_attention:
             return output_shape, (

@@ -72,7 +72,44 @@ def _ntm_masked_state_case():
     return keras.Model(inputs, outputs), [x]
 
 
+def _text_inputs(seed, slots=4, words=3, vocab=9):
+    rng = np.random.default_rng(seed)
+    story = rng.integers(1, vocab, size=(3, slots, words)).astype("int32")
+    story[:, :, -1] = 0  # padding words
+    story[:, -1] = 0  # an empty slot
+    return [rng.integers(1, vocab, size=(3, words)).astype("int32"), story]
+
+
+def _memn2n_case(**options):
+    def build():
+        query = keras.Input((3,), dtype="int32")
+        story = keras.Input((4, 3), dtype="int32")
+        outputs = km.MemN2N(9, embed_dim=6, num_hops=3, return_attention=True,
+                            **options)([query, story])
+        return keras.Model([query, story], outputs), _text_inputs(5)
+
+    return build
+
+
+def _encodings_case():
+    query = keras.Input((3,), dtype="int32")
+    story = keras.Input((4, 3), dtype="int32")
+    words = keras.layers.Embedding(9, 6, mask_zero=True)
+    memories = km.TemporalEncoding()(km.SentenceEncoding()(words(story)))
+    question = km.SentenceEncoding("bag_of_words")(words(query))
+    logits = km.MemoryNetwork(memory_dim=8, num_hops=2, output_dim=5)(
+        [question, memories]
+    )
+    return keras.Model([query, story], logits), _text_inputs(6)
+
+
 CASES = {
+    "memn2n_adjacent_position": _memn2n_case(),
+    "memn2n_layerwise_bow_linear": _memn2n_case(
+        weight_tying="layerwise", encoding="bag_of_words", use_softmax=False,
+        random_noise=0.1,
+    ),
+    "encodings_into_memory_network": _encodings_case,
     "memory_network_untied": _memory_network_case(None),
     "memory_network_adjacent": _memory_network_case("adjacent"),
     "memory_network_layerwise": _memory_network_case("layerwise"),

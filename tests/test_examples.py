@@ -55,3 +55,25 @@ def test_other_tasks_in_the_example(tmp_path, task):
     assert set(results) == {"test"} and results["test"] >= 0
     assert (tmp_path / f"{task}_ntm.keras").exists()
     assert (tmp_path / f"{task}_trace.png").exists()
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_babi_example_on_tiny_files(tmp_path, joint):
+    from babi_data import write_task
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_task(data, task=1, train_count=30, test_count=10, seed=0)
+    write_task(data, task=2, train_count=30, test_count=10, seed=5)
+    errors = load("babi_memn2n").main(
+        ["--backend", keras.backend.backend(), "--data-dir", str(data),
+         "--tasks", "1", "2", "--epochs", "3", "--runs", "2", "--memory-size", "5",
+         "--embed-dim", "8", "--plot", "--output-dir", str(tmp_path)]
+        + (["--joint"] if joint else [])
+    )
+    assert set(errors) == {1, 2} and all(0 <= e <= 100 for e in errors.values())
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["mode"] == ("joint" if joint else "separate")
+    assert (tmp_path / "memn2n.keras").exists()
+    assert (tmp_path / "vocabulary.json").exists()
+    assert (tmp_path / "attention.png").exists()

@@ -322,3 +322,22 @@ def test_two_hop_network_learns_which_memory_matches():
     logits = model.predict([test_query, test_memories], verbose=0)
     accuracy = np.mean(np.argmax(logits, -1) == test_answers)
     assert accuracy > 0.95, accuracy
+
+
+def test_memory_hop_finite_difference_gradients():
+    """Gradients of one hop with respect to u, the memories, A and C (float64)."""
+    from gradients import check_gradients
+
+    rng = np.random.default_rng(7)
+    hop = km.MemoryHop(3, dtype="float64")
+    hop.build([(None, 3), (None, 4, 2)])
+    weights = np.arange(1.0, 4.0)
+
+    def total(query, memories, input_embedding, output_embedding):
+        state, _ = hop.stateless_call(
+            [input_embedding, output_embedding], [], [query, memories]
+        )
+        return ops.sum(state * ops.convert_to_tensor(weights, dtype=state.dtype))
+
+    check_gradients(total, [rng.normal(size=(2, 3)), rng.normal(size=(2, 4, 2)),
+                            rng.normal(size=(2, 3)), rng.normal(size=(2, 3))])

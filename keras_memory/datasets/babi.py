@@ -1,0 +1,408 @@
+"""The bAbI question answering tasks (Weston et al., 2015): parse and vectorise.
+
+Nothing is downloaded: point the functions at the text files (for example
+the `tasks_1-20_v1-2/en/` folder of the public release).
+
+The v1.2 format, one line each::
+
+    1 Mary moved to the bathroom.
+    2 John went to the hallway.
+    3 Where is Mary? \tbathroom\t1
+
+Lines are numbered from 1 within a story and a story restarts when the
+number goes back to 1. A question line holds the question, a tab, the
+answer and a tab-separated (or space-separated) list of the line numbers of
+the supporting facts. A question's story is every statement since the start
+of its story; questions themselves are not part of later stories.
+
+Typical use::
+
+    train = babi.load_task("path/to/en", task=1, split="train")
+    test = babi.load_task("path/to/en", task=1, split="test")
+    vocab = babi.Vocabulary.build(train + test)
+    data = babi.vectorize(train, vocab, memory_size=50)
+    data["stories"].shape   # (1000, 50, sentence_len), int32 word ids
+"""
+
+import dataclasses
+import json
+import os
+import pathlib
+import re
+
+import numpy as np
+
+from keras_memory import _validation as check
+
+TASK_NAMES = {
+    1: "single-supporting-fact",
+    2: "two-supporting-facts",
+    3: "three-supporting-facts",
+    4: "two-arg-relations",
+    5: "three-arg-relations",
+    6: "yes-no-questions",
+    7: "counting",
+    8: "lists-sets",
+    9: "simple-negation",
+    10: "indefinite-knowledge",
+    11: "basic-coreference",
+    12: "conjunction",
+    13: "compound-coreference",
+    14: "time-reasoning",
+    15: "basic-deduction",
+    16: "basic-induction",
+    17: "positional-reasoning",
+    18: "size-reasoning",
+    19: "path-finding",
+    20: "agents-motivations",
+}
+
+PAD = "<pad>"
+UNKNOWN = "<unk>"
+SPLITS = ("train", "test")
+UNKNOWN_WORDS = ("error", "map")
+
+_LINE = re.compile(r"^\s*(\d+) (.*)$")
+_WORD = re.compile(r"[\w'-]+")
+
+
+class BabiFormatError(ValueError):
+    """A bAbI file does not follow the format; says where and what was expected."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BabiExample:
+    """One question with its story.
+
+    Attributes:
+        story: tuple of sentences (each a tuple of lower-case words), oldest
+            first: every statement of the story before the question.
+        story_line_ids: the line number of each story sentence.
+        question: tuple of words.
+        answer: the answer as one token (multi-word answers such as
+            `"n,s"` in task 19 stay one token).
+        supporting_line_ids: line numbers of the supporting facts.
+    """
+
+    story: tuple
+    story_line_ids: tuple
+    question: tuple
+    answer: str
+    supporting_line_ids: tuple
+
+
+def tokenize(text):
+    """Lower-case words of `text`, punctuation dropped: `"Where is Mary?"` ->
+    `("where", "is", "mary")`."""
+    return tuple(_WORD.findall(text.lower()))
+
+
+def _format_error(source, line_number, expected, line):
+    return BabiFormatError(
+        f"{source}, line {line_number}: expected {expected}, got {line!r}."
+    )
+
+
+def parse_lines(lines, source="<lines>"):
+    """Parses bAbI v1.2 lines into `BabiExample`s.
+
+    Args:
+        lines: iterable of strings (a file's lines).
+        source: the name used in error messages (the file name).
+
+    Returns:
+        A list of `BabiExample`, in file order.
+
+    Raises:
+        BabiFormatError (a ValueError) naming `source`, the line number, what
+        was expected and the offending line, for: a line without a leading
+        number, a number that is neither 1 nor the previous number + 1, a
+        question without an answer, supporting-fact ids that are not numbers
+        or not earlier statements of the same story, a question before any
+        statement (an empty story), an empty sentence, and a file without
+        questions.
+    """
+    examples = []
+    story, line_ids = [], []
+    previous = 0
+    for line_number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        match = _LINE.match(line)
+        if match is None:
+            raise _format_error(
+                source, line_number, "a line number, a space and a sentence", line
+            )
+        number, text = int(match.group(1)), match.group(2)
+        if number == 1:
+            story, line_ids = [], []
+        elif number != previous + 1:
+            raise _format_error(
+                source,
+                line_number,
+                f"line number 1 (a new story) or {previous + 1}",
+                line,
+            )
+        previous = number
+        if "?" in text and "\t" not in text:
+            raise _format_error(
+                source, line_number, "a question, a tab and a non-empty answer", line
+            )
+        if "\t" not in text:
+            words = tokenize(text)
+            if not words:
+                raise _format_error(source, line_number, "a sentence with words", line)
+            story.append(words)
+            line_ids.append(number)
+            continue
+        examples.append(
+            _parse_question(text, story, line_ids, source, line_number, line)
+        )
+    if not examples:
+        raise BabiFormatError(
+            f"{source}: expected at least one question line (question, tab, "
+            "answer, tab, supporting line numbers), found none."
+        )
+    return examples
+
+
+def _parse_question(text, story, line_ids, source, line_number, line):
+    fields = text.split("\t")
+    question, answer = tokenize(fields[0]), fields[1].strip() if len(fields) > 1 else ""
+    if not question or not answer:
+        raise _format_error(
+            source, line_number, "a question, a tab and a non-empty answer", line
+        )
+    if not story:
+        raise _format_error(
+            source, line_number, "at least one statement before a question", line
+        )
+    supporting = " ".join(fields[2:]).split()
+    if not all(s.isdigit() for s in supporting):
+        raise _format_error(
+            source, line_number, "supporting facts as line numbers after the answer", line
+        )
+    supporting = tuple(int(s) for s in supporting)
+    unknown = [s for s in supporting if s not in line_ids]
+    if unknown:
+        raise _format_error(
+            source,
+            line_number,
+            f"supporting facts among the story's statements {line_ids}, "
+            f"not {unknown}",
+            line,
+        )
+    return BabiExample(
+        story=tuple(story),
+        story_line_ids=tuple(line_ids),
+        question=question,
+        answer=answer.lower(),
+        supporting_line_ids=supporting,
+    )
+
+
+def parse_file(path):
+    """Parses one bAbI text file; see `parse_lines` for the errors raised."""
+    path = pathlib.Path(path)
+    with open(path, encoding="utf-8") as handle:
+        return parse_lines(handle, source=str(path))
+
+
+def task_file(directory, task, split="train"):
+    """Path of `qa{task}_*_{split}.txt` in `directory`.
+
+    Raises:
+        ValueError: `task` not in 1..20 or `split` not `"train"`/`"test"`.
+        FileNotFoundError: no such file in `directory`.
+    """
+    task = check.positive_int("task", task)
+    if task not in TASK_NAMES:
+        raise ValueError(f"`task` must be in 1..20, received task={task}.")
+    check.choice("split", split, SPLITS)
+    directory = pathlib.Path(directory)
+    matches = sorted(directory.glob(f"qa{task}_*_{split}.txt"))
+    if not matches:
+        raise FileNotFoundError(
+            f"No bAbI file qa{task}_*_{split}.txt in {os.fspath(directory)!r}."
+        )
+    return matches[0]
+
+
+def load_task(directory, task, split="train"):
+    """Parses task `task` (1..20), split `"train"` or `"test"`, from `directory`."""
+    return parse_file(task_file(directory, task, split))
+
+
+class Vocabulary:
+    """Word <-> id mapping; id 0 is padding, id 1 stands for unknown words.
+
+    Args:
+        words: iterable of words; they get ids 2, 3, ... in sorted order.
+
+    Example:
+
+    >>> vocab = Vocabulary(["mary", "bathroom"])
+    >>> vocab.encode(["mary", "kitchen"], unknown="map")
+    [3, 1]
+    >>> vocab.decode([3, 2])
+    ['mary', 'bathroom']
+    """
+
+    def __init__(self, words=()):
+        reserved = {PAD, UNKNOWN}
+        self.tokens = [PAD, UNKNOWN] + sorted(set(words) - reserved)
+        self._ids = {token: index for index, token in enumerate(self.tokens)}
+
+    @classmethod
+    def build(cls, examples):
+        """The vocabulary of every story, question and answer of `examples`."""
+        words = set()
+        for example in examples:
+            for sentence in example.story:
+                words.update(sentence)
+            words.update(example.question)
+            words.add(example.answer)
+        return cls(words)
+
+    def __len__(self):
+        return len(self.tokens)
+
+    def __contains__(self, word):
+        return word in self._ids
+
+    def __eq__(self, other):
+        return isinstance(other, Vocabulary) and self.tokens == other.tokens
+
+    def encode(self, words, unknown="error"):
+        """Ids of `words`.
+
+        Args:
+            words: iterable of strings.
+            unknown: `"error"` (default) raises a ValueError naming the first
+                unknown word; `"map"` maps unknown words to id 1 (`<unk>`).
+        """
+        check.choice("unknown", unknown, UNKNOWN_WORDS)
+        ids = []
+        for word in words:
+            index = self._ids.get(word)
+            if index is None:
+                if unknown == "error":
+                    raise ValueError(
+                        f"Unknown word {word!r}: not in the vocabulary of "
+                        f"{len(self)} tokens. Pass unknown='map' to map unknown "
+                        "words to <unk>."
+                    )
+                index = 1
+            ids.append(index)
+        return ids
+
+    def decode(self, ids):
+        """Words of `ids` (ints in `0..len(self) - 1`)."""
+        words = []
+        for index in np.asarray(ids).reshape(-1).tolist():
+            if not 0 <= index < len(self):
+                raise ValueError(
+                    f"Token id {index} is out of range for a vocabulary of "
+                    f"{len(self)} tokens."
+                )
+            words.append(self.tokens[index])
+        return words
+
+    def get_config(self):
+        return {"tokens": list(self.tokens)}
+
+    def save(self, path):
+        """Writes the vocabulary as JSON to `path`."""
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(self.get_config(), handle, indent=1)
+
+    @classmethod
+    def load(cls, path):
+        """Reads a vocabulary written by `save`."""
+        with open(path, encoding="utf-8") as handle:
+            tokens = json.load(handle).get("tokens")
+        if not isinstance(tokens, list) or tokens[:2] != [PAD, UNKNOWN]:
+            raise ValueError(
+                f"{os.fspath(path)!r} is not a saved Vocabulary: expected a JSON "
+                f"object whose 'tokens' list starts with {PAD!r}, {UNKNOWN!r}."
+            )
+        return cls(tokens[2:])
+
+
+def sentence_length(examples, memory_size=None):
+    """Longest question or kept story sentence (in words) of `examples`."""
+    longest = 0
+    for example in examples:
+        kept = example.story[-memory_size:] if memory_size else example.story
+        longest = max([longest, len(example.question)] + [len(s) for s in kept])
+    return longest
+
+
+def vectorize(examples, vocabulary, memory_size=50, sentence_len=None,
+              unknown="error"):
+    """Word-id arrays for a list of `BabiExample`.
+
+    The `memory_size` most recent sentences of each story are kept, **the
+    most recent in slot 0** (so the temporal encoding of a slot means "this
+    many sentences ago"); missing slots and words are padding (id 0).
+
+    Args:
+        examples: non-empty list of `BabiExample`.
+        vocabulary: a `Vocabulary`.
+        memory_size: int >= 1, number of memory slots.
+        sentence_len: int >= 1, words per sentence, or `None` for the
+            longest kept sentence or question. Longer sentences raise.
+        unknown: `"error"` or `"map"`, see `Vocabulary.encode`.
+
+    Returns:
+        A dict of NumPy arrays:
+        - `"stories"`: int32 `[examples, memory_size, sentence_len]`;
+        - `"queries"`: int32 `[examples, sentence_len]`;
+        - `"answers"`: int32 `[examples]`, answer word ids;
+        - `"supporting"`: bool `[examples, memory_size]`, True on the slots
+          that hold a supporting fact.
+    """
+    if not isinstance(vocabulary, Vocabulary):
+        raise TypeError(
+            "`vocabulary` must be a keras_memory.datasets.babi.Vocabulary, "
+            f"received vocabulary of type {type(vocabulary).__name__}."
+        )
+    examples = list(examples)
+    if not examples:
+        raise ValueError("`examples` must hold at least one BabiExample, received [].")
+    memory_size = check.positive_int("memory_size", memory_size)
+    longest = sentence_length(examples, memory_size)
+    if sentence_len is None:
+        sentence_len = longest
+    sentence_len = check.positive_int("sentence_len", sentence_len)
+    if longest > sentence_len:
+        raise ValueError(
+            f"`sentence_len` must be >= the longest kept sentence ({longest} "
+            f"words), received sentence_len={sentence_len}."
+        )
+    count = len(examples)
+    stories = np.zeros((count, memory_size, sentence_len), "int32")
+    queries = np.zeros((count, sentence_len), "int32")
+    answers = np.zeros((count,), "int32")
+    supporting = np.zeros((count, memory_size), bool)
+    for row, example in enumerate(examples):
+        recent = list(zip(example.story, example.story_line_ids))[::-1][:memory_size]
+        for slot, (sentence, line_id) in enumerate(recent):
+            stories[row, slot, : len(sentence)] = vocabulary.encode(sentence, unknown)
+            supporting[row, slot] = line_id in example.supporting_line_ids
+        queries[row, : len(example.question)] = vocabulary.encode(
+            example.question, unknown
+        )
+        (answers[row],) = vocabulary.encode([example.answer], unknown)
+    return {
+        "stories": stories,
+        "queries": queries,
+        "answers": answers,
+        "supporting": supporting,
+    }
+
+
+def story_sentences(example, memory_size=50):
+    """The kept sentences of `example` as strings, in slot order (newest first)."""
+    return [" ".join(s) for s in example.story[::-1][:memory_size]]

@@ -1,0 +1,212 @@
+"""Sentence encodings of End-to-End Memory Networks (Sukhbaatar et al., 2015).
+
+A memory (or the question) is a sentence of `J` word ids. Each word is
+embedded to `d` numbers and the sentence becomes one vector `m`:
+
+- bag of words: `m = sum_j A x_j`;
+- position encoding: `m = sum_j l_j * A x_j` (elementwise), with
+  `l_kj = (1 - j/J) - (k/d)(1 - 2j/J)`, `j = 1..J` the word position,
+  `k = 1..d` the embedding dimension and `J` the number of words of that
+  sentence (padding words do not count);
+- temporal encoding adds a learned vector per memory slot, `m_i + T(i)`.
+
+`sentence_weights` and `encode_sentences` are pure functions; the layers
+`SentenceEncoding` and `TemporalEncoding` wrap them so a functional model can
+put `keras.layers.Embedding(mask_zero=True)` -> `SentenceEncoding` ->
+`TemporalEncoding` in front of `MemoryNetwork`.
+"""
+
+import keras
+from keras import ops
+
+from keras_memory import _validation as check
+
+ENCODINGS = ("bag_of_words", "position")
+
+_DEFAULT_INITIALIZER = {
+    "class_name": "RandomNormal",
+    "config": {"mean": 0.0, "stddev": 0.1, "seed": None},
+}
+
+
+def sentence_weights(word_mask, embed_dim, encoding="position", dtype="float32"):
+    """Per-word weights that turn embedded words into a sentence vector.
+
+    Args:
+        word_mask: boolean `[..., J]`, `False` for padding words.
+        embed_dim: int, the embedding size `d`.
+        encoding: `"bag_of_words"` or `"position"`.
+        dtype: float dtype of the result.
+
+    Returns:
+        `[..., J, 1]` (bag of words: 1 for words, 0 for padding) or
+        `[..., J, d]` (position encoding `l_kj`, 0 for padding).
+    """
+    check.choice("encoding", encoding, ENCODINGS)
+    present = ops.cast(word_mask, dtype)[..., None]
+    if encoding == "bag_of_words":
+        return present
+    num_words = ops.sum(present, axis=-2, keepdims=True)  # J of each sentence
+    num_words = ops.where(num_words > 0, num_words, ops.ones_like(num_words))
+    sentence_len = ops.shape(present)[-2]
+    position = ops.cast(ops.arange(1, sentence_len + 1), dtype)[:, None]  # j
+    dimension = ops.cast(ops.arange(1, embed_dim + 1), dtype) / embed_dim  # k/d
+    relative = position / num_words  # j/J, [..., J, 1]
+    weights = (1.0 - relative) - dimension * (1.0 - 2.0 * relative)
+    return weights * present
+
+
+def encode_sentences(embedded_words, word_mask, encoding="position"):
+    """Sentence vectors from embedded words.
+
+    Args:
+        embedded_words: float `[..., J, d]`.
+        word_mask: boolean `[..., J]` (`False` = padding) or `None`.
+        encoding: `"bag_of_words"` or `"position"`.
+
+    Returns:
+        `[..., d]`.
+    """
+    if word_mask is None:
+        word_mask = ops.ones(ops.shape(embedded_words)[:-1], "bool")
+    weights = sentence_weights(
+        word_mask,
+        embedded_words.shape[-1],
+        encoding,
+        keras.backend.standardize_dtype(embedded_words.dtype),
+    )
+    return ops.sum(weights * embedded_words, axis=-2)
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class SentenceEncoding(keras.layers.Layer):
+    """Turns embedded words `[..., J, d]` into sentence vectors `[..., d]`.
+
+    Padding words are skipped through the mask Keras propagates from
+    `keras.layers.Embedding(mask_zero=True)` (or an explicit `mask`). The
+    output mask marks sentences with at least one word, so empty memory
+    slots stay masked downstream (for example in `MemoryNetwork`).
+
+    Args:
+        encoding: `"position"` (default) or `"bag_of_words"`, see the module
+            docs.
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: float `[batch, ..., J, d]`, rank >= 3.
+        mask: boolean `[batch, ..., J]`, `False` for padding words.
+
+    Returns:
+        `[batch, ..., d]`, with mask `[batch, ...]`.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> ids = np.array([[[3, 4, 0], [0, 0, 0]]])   # 1 story, 2 slots, J=3
+    >>> words = keras.layers.Embedding(10, 8, mask_zero=True)
+    >>> tuple(SentenceEncoding()(words(ids)).shape)
+    (1, 2, 8)
+    """
+
+    def __init__(self, encoding="position", **kwargs):
+        super().__init__(**kwargs)
+        self.encoding = check.choice("encoding", encoding, ENCODINGS)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        shape = check.shape_of("inputs", input_shape)
+        if len(shape) < 3:
+            raise ValueError(
+                "`inputs` must have rank >= 3 ([batch, ..., words, features]), "
+                f"received inputs with shape {shape}."
+            )
+
+    def call(self, inputs, mask=None):
+        check.float_dtype("inputs", inputs)
+        return encode_sentences(inputs, mask, self.encoding)
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        return ops.any(mask, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-2]) + (input_shape[-1],)
+
+    def get_config(self):
+        config = super().get_config()
+        config["encoding"] = self.encoding
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class TemporalEncoding(keras.layers.Layer):
+    """Adds a learned vector per memory slot: `m_i + T(i)`.
+
+    Args:
+        kernel_initializer: initializer of `T` `[num_memories, d]`; default
+            `N(0, 0.1)` as in the paper.
+        kernel_regularizer, kernel_constraint: for `T`.
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: float `[batch, num_memories, d]`; `num_memories` and `d` must
+            be known when the layer is built.
+        mask: passed through unchanged.
+
+    Returns:
+        `[batch, num_memories, d]`.
+    """
+
+    def __init__(self, kernel_initializer=None, kernel_regularizer=None,
+                 kernel_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer or _DEFAULT_INITIALIZER
+        )
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        shape = check.shape_of("inputs", input_shape)
+        check.rank("inputs", shape, 3, "([batch, num_memories, features])")
+        if shape[1] is None or shape[2] is None:
+            raise ValueError(
+                "TemporalEncoding needs a known number of memory slots and "
+                f"features, received inputs with shape {shape}."
+            )
+        self.temporal = self.add_weight(
+            name="temporal",
+            shape=shape[1:],
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+
+    def call(self, inputs):
+        shape = check.shape_of("inputs", inputs)
+        check.rank("inputs", shape, 3, "([batch, num_memories, features])")
+        check.dim("inputs", shape, 1, self.temporal.shape[0], "num_memories")
+        check.dim("inputs", shape, 2, self.temporal.shape[1], "features")
+        return inputs + self.temporal
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "kernel_regularizer": keras.regularizers.serialize(
+                    self.kernel_regularizer
+                ),
+                "kernel_constraint": keras.constraints.serialize(
+                    self.kernel_constraint
+                ),
+            }
+        )
+        return config

@@ -1,0 +1,457 @@
+"""End-to-End Memory Networks on text: `MemN2N`, the `memn2n` builder and the
+`LinearStart` callback (Sukhbaatar et al., 2015, section 4).
+
+Inputs are word ids (0 = padding): a query `[batch, J]` and a story
+`[batch, N, J]` of `N` sentences. Every hop embeds the words with its own
+word embeddings (shared according to the weight tying mode, as in
+`MemoryNetwork`), turns each sentence into one vector with a sentence
+encoding (bag of words or position encoding), adds a temporal encoding per
+memory slot, and attends. The answer is a softmax over the vocabulary.
+"""
+
+import keras
+from keras import ops
+
+from keras_memory import _validation as check
+from keras_memory.encodings import ENCODINGS, encode_sentences, sentence_weights
+from keras_memory.memory_networks import WEIGHT_TYING_MODES
+from keras_memory.memory_networks import run_hops
+from keras_memory.memory_networks import split_pair
+from keras_memory.memory_networks import tied_embeddings
+
+_DEFAULT_INITIALIZER = {
+    "class_name": "RandomNormal",
+    "config": {"mean": 0.0, "stddev": 0.1, "seed": None},
+}
+
+
+def _check_ids(name, tensor):
+    dtype = keras.backend.standardize_dtype(getattr(tensor, "dtype", "int32"))
+    if "int" not in dtype:
+        raise TypeError(
+            f"`{name}` must hold integer word ids, received {name} with "
+            f"dtype {dtype}."
+        )
+
+
+def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
+    """The paper's random noise: empty memories inserted among the sentences.
+
+    Each slot becomes an empty memory with probability `rate`; the sentences
+    after it move one slot further (the oldest ones fall off the end), so the
+    temporal encoding cannot rely on exact slot positions.
+
+    Args:
+        story_ids: int `[batch, N, J]`.
+        slot_mask: boolean `[batch, N]`, `True` where a sentence is.
+        rate: float in `[0, 1)`.
+        seed: a `keras.random.SeedGenerator` or int.
+
+    Returns:
+        `(story_ids, slot_mask)` of the same shapes. An inserted empty memory
+        is unmasked (it still carries its temporal vector) when a sentence
+        follows it.
+    """
+    batch, num_memories, sentence_len = ops.shape(story_ids)
+    blank = keras.random.uniform((batch, num_memories), seed=seed) < rate
+    blank_count = ops.cast(blank, "int32")
+    blanks_before = ops.cumsum(blank_count, axis=1) - blank_count
+    # Slot s shows sentence s - (blanks before s): always a valid index.
+    source = ops.arange(num_memories, dtype="int32")[None, :] - blanks_before
+    moved = ops.take_along_axis(
+        story_ids, ops.repeat(source[:, :, None], sentence_len, axis=2), axis=1
+    )
+    story_ids = ops.where(blank[:, :, None], ops.zeros_like(moved), moved)
+    return story_ids, ops.take_along_axis(slot_mask, source, axis=1)
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class MemN2N(keras.layers.Layer):
+    """End-to-End Memory Network over sentences of word ids.
+
+        u_1 = enc(B q)
+        m_i^k = enc(A_k x_i) + T_A^k(i),  c_i^k = enc(C_k x_i) + T_C^k(i)
+        u_{k+1} = u_k + sum_i softmax(u_k . m_i^k)_i c_i^k
+        logits = W u_{K+1}
+
+    `enc` is the sentence encoding (`"position"` or `"bag_of_words"`, see
+    `keras_memory.encodings`). Weight tying follows `MemoryNetwork`:
+    `"adjacent"` (A_{k+1} = C_k, B = A_1, W^T = C_K, and the temporal
+    matrices tied the same way), `"layerwise"` or `None`.
+
+    Args:
+        vocab_size: int >= 2, number of word ids (id 0 is padding).
+        embed_dim: int >= 1, embedding size `d`. Default 20.
+        num_hops: int >= 1. Default 3.
+        weight_tying: `"adjacent"` (default), `"layerwise"` or `None`.
+        encoding: `"position"` (default) or `"bag_of_words"`.
+        temporal_encoding: bool, learned per-slot vectors. Default `True`;
+            needs a known number of memory slots.
+        num_memories: int >= 1 or `None` (taken from the input shape).
+        use_softmax: bool, the starting state of the hops' softmax; `False`
+            starts linear (see `LinearStart`). The current state lives in
+            the non-trainable variable `softmax_gate` and is saved with the
+            weights.
+        random_noise: float in `[0, 1)`, rate of empty memories inserted
+            during training (the paper uses 0.1). Default 0.
+        return_attention: bool; also return the attention of every hop.
+        seed: int or `None`, seed of the random noise.
+        kernel_initializer: default `N(0, 0.1)` as in the paper.
+        kernel_regularizer, kernel_constraint: for every weight matrix.
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: list `[query, story]`, integer word ids, query `[batch, J]`
+            and story `[batch, N, J]`. Id 0 is padding: padding words are
+            left out of sentence encodings and slots with no word are masked.
+        training: applies `random_noise` when true.
+
+    Returns:
+        Logits `[batch, vocab_size]`, or `(logits, attention)` with attention
+        `[batch, num_hops, N]` when `return_attention=True`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = MemN2N(vocab_size=30, embed_dim=8, num_hops=2)
+    >>> query = np.array([[4, 5, 0]])
+    >>> story = np.array([[[6, 7, 8], [9, 0, 0], [0, 0, 0]]])
+    >>> tuple(layer([query, story]).shape)
+    (1, 30)
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        embed_dim=20,
+        num_hops=3,
+        weight_tying="adjacent",
+        encoding="position",
+        temporal_encoding=True,
+        num_memories=None,
+        use_softmax=True,
+        random_noise=0.0,
+        return_attention=False,
+        seed=None,
+        kernel_initializer=None,
+        kernel_regularizer=None,
+        kernel_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocab_size = check.positive_int("vocab_size", vocab_size, minimum=2)
+        self.embed_dim = check.positive_int("embed_dim", embed_dim)
+        self.num_hops = check.positive_int("num_hops", num_hops)
+        self.weight_tying = check.choice(
+            "weight_tying", weight_tying, WEIGHT_TYING_MODES
+        )
+        self.encoding = check.choice("encoding", encoding, ENCODINGS)
+        self.temporal_encoding = bool(temporal_encoding)
+        self.num_memories = check.optional_positive_int("num_memories", num_memories)
+        self.use_softmax = bool(use_softmax)
+        self.random_noise = check.fraction("random_noise", random_noise)
+        self.return_attention = bool(return_attention)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer or _DEFAULT_INITIALIZER
+        )
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+
+    def _kernel(self, name, shape):
+        return self.add_weight(
+            name=name,
+            shape=shape,
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+
+    def _check_shapes(self, query_shape, story_shape):
+        check.rank("query", query_shape, 2, "([batch, sentence_len])")
+        check.rank("story", story_shape, 3, "([batch, num_memories, sentence_len])")
+        check.dim("story", story_shape, 2, query_shape[1], "sentence_len")
+        check.dim("story", story_shape, 1, self.num_memories, "num_memories")
+        if query_shape[0] is not None and story_shape[0] is not None and (
+            query_shape[0] != story_shape[0]
+        ):
+            raise ValueError(
+                "`query` and `story` must have the same batch size, received "
+                f"query with shape {query_shape} and story with shape "
+                f"{story_shape}."
+            )
+
+    def _split(self, inputs):
+        return split_pair("MemN2N", inputs, "[query, story]")
+
+    def build(self, input_shape):
+        query_shape, story_shape = self._split(input_shape)
+        query_shape = check.shape_of("query", query_shape)
+        story_shape = check.shape_of("story", story_shape)
+        self._check_shapes(query_shape, story_shape)
+        if self.num_memories is None:
+            self.num_memories = story_shape[1]
+        if self.temporal_encoding and self.num_memories is None:
+            raise ValueError(
+                "temporal_encoding=True needs a known number of memory slots: "
+                "pass num_memories or give the story a static shape, received "
+                f"story with shape {story_shape}."
+            )
+        words = (self.vocab_size, self.embed_dim)
+        names, self._hop_embeddings = tied_embeddings(
+            self.weight_tying, self.num_hops
+        )
+        self.word_embeddings = [self._kernel(f"word_{n}", words) for n in names]
+        self.temporal_embeddings = []
+        if self.temporal_encoding:
+            slots = (self.num_memories, self.embed_dim)
+            self.temporal_embeddings = [
+                self._kernel(f"temporal_{n}", slots) for n in names
+            ]
+        if self.weight_tying != "adjacent":
+            self.query_embedding = self._kernel("query_embedding", words)
+            self.output_kernel = self._kernel(
+                "output_kernel", (self.embed_dim, self.vocab_size)
+            )
+        if self.weight_tying == "layerwise":
+            self.hop_transition = self._kernel(
+                "hop_transition", (self.embed_dim, self.embed_dim)
+            )
+        self.softmax_gate = self.add_weight(
+            name="softmax_gate",
+            shape=(),
+            initializer=keras.initializers.Constant(float(self.use_softmax)),
+            trainable=False,
+        )
+
+    def set_softmax(self, enabled):
+        """Puts the hops' softmax in (`True`) or takes it out (`False`)."""
+        self.softmax_gate.assign(1.0 if enabled else 0.0)
+
+    @property
+    def softmax_enabled(self):
+        return bool(ops.convert_to_numpy(self.softmax_gate) > 0.5)
+
+    def _encode(self, embedding, ids, weights):
+        return ops.sum(weights * ops.take(embedding, ids, axis=0), axis=-2)
+
+    def call(self, inputs, training=None):
+        query, story = self._split(inputs)
+        _check_ids("query", query)
+        _check_ids("story", story)
+        self._check_shapes(check.shape_of("query", query), check.shape_of("story", story))
+        story_words = ops.not_equal(story, 0)
+        slot_mask = ops.any(story_words, axis=-1)
+        if training and self.random_noise > 0:
+            story, slot_mask = insert_empty_memories(
+                story, slot_mask, self.random_noise, self.seed_generator
+            )
+            story_words = ops.not_equal(story, 0)
+        dtype = self.compute_dtype
+        story_weights = sentence_weights(story_words, self.embed_dim, self.encoding, dtype)
+        embedded = []
+        for index, embedding in enumerate(self.word_embeddings):
+            memories = self._encode(embedding, story, story_weights)
+            if self.temporal_embeddings:
+                memories = memories + self.temporal_embeddings[index]
+            embedded.append(memories)
+        tied = self.weight_tying == "adjacent"
+        query_embedding = self.word_embeddings[0] if tied else self.query_embedding
+        query_weights = sentence_weights(
+            ops.not_equal(query, 0), self.embed_dim, self.encoding, dtype
+        )
+        state, attention = run_hops(
+            self._encode(query_embedding, query, query_weights),
+            embedded,
+            self._hop_embeddings,
+            slot_mask,
+            self.softmax_gate,
+            self.hop_transition if self.weight_tying == "layerwise" else None,
+        )
+        if tied:
+            logits = ops.einsum("bd,vd->bv", state, self.word_embeddings[-1])
+        else:
+            logits = ops.einsum("bd,dv->bv", state, self.output_kernel)
+        return (logits, attention) if self.return_attention else logits
+
+    def compute_output_shape(self, input_shape):
+        query_shape, story_shape = self._split(input_shape)
+        logits = (query_shape[0], self.vocab_size)
+        if self.return_attention:
+            return logits, (story_shape[0], self.num_hops, story_shape[1])
+        return logits
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocab_size": self.vocab_size,
+                "embed_dim": self.embed_dim,
+                "num_hops": self.num_hops,
+                "weight_tying": self.weight_tying,
+                "encoding": self.encoding,
+                "temporal_encoding": self.temporal_encoding,
+                "num_memories": self.num_memories,
+                "use_softmax": self.use_softmax,
+                "random_noise": self.random_noise,
+                "return_attention": self.return_attention,
+                "seed": self.seed,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "kernel_regularizer": keras.regularizers.serialize(
+                    self.kernel_regularizer
+                ),
+                "kernel_constraint": keras.constraints.serialize(
+                    self.kernel_constraint
+                ),
+            }
+        )
+        return config
+
+
+def memn2n(
+    vocab_size,
+    sentence_len,
+    memory_size=50,
+    embed_dim=20,
+    num_hops=3,
+    weight_tying="adjacent",
+    encoding="position",
+    temporal_encoding=True,
+    linear_start=False,
+    random_noise=0.0,
+    return_attention=False,
+    name="memn2n",
+    **layer_kwargs,
+):
+    """Builds the bAbI model of the paper as a functional `keras.Model`.
+
+    Args:
+        vocab_size: int >= 2 (`len(vocabulary)`).
+        sentence_len: int >= 1, words per sentence (padded).
+        memory_size: int >= 1, memory slots. Default 50.
+        embed_dim: Default 20.
+        num_hops: Default 3.
+        weight_tying: `"adjacent"` (default), `"layerwise"` or `None`.
+        encoding: `"position"` (default) or `"bag_of_words"`.
+        temporal_encoding: bool, default `True`.
+        linear_start: bool; start with the softmax taken out of the hops
+            (train with the `LinearStart` callback to put it back).
+        random_noise: float in `[0, 1)`; the paper's RN uses 0.1.
+        return_attention: also output the attention `[batch, hops, slots]`.
+        name: model name.
+        **layer_kwargs: passed to `MemN2N` (`seed`, `kernel_regularizer`...).
+
+    Returns:
+        A `keras.Model` with int32 inputs `{"query": [batch, sentence_len],
+        "stories": [batch, memory_size, sentence_len]}` (the keys of
+        `keras_memory.datasets.babi.vectorize`'s `"queries"` and
+        `"stories"`) and answer logits `[batch, vocab_size]`; compile it with
+        `SparseCategoricalCrossentropy(from_logits=True)`.
+    """
+    sentence_len = check.positive_int("sentence_len", sentence_len)
+    memory_size = check.positive_int("memory_size", memory_size)
+    query = keras.Input((sentence_len,), dtype="int32", name="query")
+    stories = keras.Input((memory_size, sentence_len), dtype="int32", name="stories")
+    outputs = MemN2N(
+        vocab_size=vocab_size,
+        embed_dim=embed_dim,
+        num_hops=num_hops,
+        weight_tying=weight_tying,
+        encoding=encoding,
+        temporal_encoding=temporal_encoding,
+        num_memories=memory_size,
+        use_softmax=not linear_start,
+        random_noise=random_noise,
+        return_attention=return_attention,
+        name="memn2n_layer",
+        **layer_kwargs,
+    )([query, stories])
+    return keras.Model({"query": query, "stories": stories}, outputs, name=name)
+
+
+def softmax_switch_layers(model):
+    """Every layer inside `model` whose hop softmax can be switched."""
+    found, stack = [], [model]
+    while stack:
+        layer = stack.pop()
+        if hasattr(layer, "set_softmax") and layer is not model:
+            found.append(layer)
+        stack.extend(getattr(layer, "layers", []))
+    return found
+
+
+class LinearStart(keras.callbacks.Callback):
+    """The paper's linear start: train without the hops' softmax, then put it back.
+
+    Training begins with the softmax taken out of every `MemN2N` layer in the
+    model. At the end of each epoch the callback watches `monitor`; once it
+    has not improved for `patience` epochs (or `max_epochs` epochs have
+    passed), the softmax goes back in and training carries on.
+
+    Args:
+        monitor: the log to watch, default `"val_loss"`.
+        patience: int >= 1, epochs without improvement before the switch.
+        max_epochs: int >= 1 or `None`: switch after this many epochs at the
+            latest.
+        min_delta: float >= 0, the smallest decrease counted as improvement.
+        verbose: bool, print when the softmax goes back in.
+
+    Attributes:
+        switched_at: the epoch count at which the softmax went back in, or
+            `None` while training is still linear.
+    """
+
+    def __init__(self, monitor="val_loss", patience=1, max_epochs=None,
+                 min_delta=0.0, verbose=False):
+        super().__init__()
+        self.monitor = monitor
+        self.patience = check.positive_int("patience", patience)
+        self.max_epochs = check.optional_positive_int("max_epochs", max_epochs)
+        self.min_delta = float(min_delta)
+        self.verbose = bool(verbose)
+        self.switched_at = None
+        self._best = None
+        self._waited = 0
+
+    @property
+    def linear(self):
+        return self.switched_at is None
+
+    def _layers(self):
+        layers = softmax_switch_layers(self.model)
+        if not layers:
+            raise ValueError(
+                "LinearStart found no layer with a switchable softmax (such "
+                "as MemN2N) in the model."
+            )
+        return layers
+
+    def on_train_begin(self, logs=None):
+        if self.linear:
+            for layer in self._layers():
+                layer.set_softmax(False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.linear:
+            return
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise ValueError(
+                f"LinearStart monitors {self.monitor!r}, which is not in the "
+                f"logs {sorted(logs or {})}; pass validation data or another "
+                "`monitor`."
+            )
+        if self._best is None or value < self._best - self.min_delta:
+            self._best, self._waited = value, 0
+        else:
+            self._waited += 1
+        out_of_time = self.max_epochs is not None and epoch + 1 >= self.max_epochs
+        if self._waited >= self.patience or out_of_time:
+            for layer in self._layers():
+                layer.set_softmax(True)
+            self.switched_at = epoch + 1
+            if self.verbose:
+                print(f"LinearStart: softmax back in after epoch {epoch + 1}.")
