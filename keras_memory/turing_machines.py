@@ -78,7 +78,7 @@ class _NTMHead(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.shift_range = check.positive_int("shift_range", shift_range)
+        self.shift_range = check.positive_int("shift_range", shift_range, minimum=0)
         self.key_activation = check.choice(
             "key_activation", key_activation, KEY_ACTIVATIONS
         )
@@ -219,7 +219,8 @@ class NTMReadHead(_NTMHead):
     `1 + softplus`. They drive `keras_memory.addressing.address`.
 
     Args:
-        shift_range: int >= 1, the largest shift R; needs `2R + 1 <= N`.
+        shift_range: int >= 0, the largest shift R; needs `2R + 1 <= N` (0: no
+            shifting, so a single memory row works).
         key_activation: `"tanh"` (default) or `"linear"`.
         kernel_initializer, bias_initializer, kernel_regularizer,
             bias_regularizer: for the projection.
@@ -326,7 +327,7 @@ class NTMCell(keras.layers.Layer):
         num_heads: int >= 1, read/write head pairs. Default 1.
         output_size: int >= 1 or `None` (the input size).
         controller: `"lstm"` (default) or `"dense"` (feed-forward, tanh).
-        shift_range: int >= 1, largest head shift R; `2R + 1 <= N`.
+        shift_range: int >= 0, largest head shift R; `2R + 1 <= N`.
         memory_init: how each sequence's memory starts: `"constant"`
             (every entry 1e-6; default, the fastest to train), `"learned"`
             (a trainable `[N, M]` weight) or `"random"` (a fixed,
@@ -390,7 +391,7 @@ class NTMCell(keras.layers.Layer):
             "output_size", output_size
         )
         self.controller_type = check.choice("controller", controller, CONTROLLERS)
-        self.shift_range = check.positive_int("shift_range", shift_range)
+        self.shift_range = check.positive_int("shift_range", shift_range, minimum=0)
         _check_shift_range(self.shift_range, self.memory_size)
         self.memory_init = check.choice("memory_init", memory_init, MEMORY_INITS)
         self.output_activation = keras.activations.get(output_activation)

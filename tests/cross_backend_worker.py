@@ -157,6 +157,57 @@ def load(directory):
     print(f"checked {checked}")
 
 
+def _copy_batches():
+    from keras_memory import tasks
+
+    return [tasks.copy_sequences(4, 1, 4, num_bits=3, pad_to=9, seed=s) for s in (1, 2, 3)]
+
+
+def _fit(model, batch):
+    inputs, targets, weights = batch
+    model.fit(inputs, targets, sample_weight=weights, batch_size=len(inputs),
+              epochs=1, shuffle=False, verbose=0)
+
+
+def train_and_save(directory):
+    """Trains a copy NTM for two steps, saves it with its optimizer state,
+    then takes a third step and records the weights it reached."""
+    keras.utils.set_random_seed(0)
+    model = km.ntm(4, memory_size=8, memory_dim=4, controller_size=8, output_size=3,
+                   output_activation="sigmoid")
+    model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy")
+    first, second, third = _copy_batches()
+    _fit(model, first)
+    _fit(model, second)
+    model.save(directory / "continue.keras")
+    _fit(model, third)
+    np.savez(directory / "continue.npz", *model.get_weights(),
+             iterations=int(model.optimizer.iterations.numpy()
+                            if hasattr(model.optimizer.iterations, "numpy")
+                            else keras.ops.convert_to_numpy(model.optimizer.iterations)))
+    print("trained and saved")
+
+
+def continue_training(directory):
+    """Loads the model and optimizer state saved on another backend and
+    takes the same third step: the weights must match."""
+    model = keras.saving.load_model(directory / "continue.keras", safe_mode=True)
+    if keras.backend.backend() == "torch":
+        # The compile config saved on jax asks for XLA; torch.compile of an
+        # RNN loop takes minutes on CPU and changes nothing numerically.
+        model.jit_compile = False
+    _fit(model, _copy_batches()[2])
+    expected = np.load(directory / "continue.npz")
+    iterations = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    assert iterations == int(expected["iterations"]) == 3, iterations
+    worst = max(float(np.max(np.abs(w - expected[f"arr_{i}"])))
+                for i, w in enumerate(model.get_weights()))
+    print(f"continued on {keras.backend.backend()}: max abs weight difference {worst:.2e}")
+    if worst > 1e-4:
+        raise SystemExit(1)
+
+
 if __name__ == "__main__":
     action, folder = sys.argv[1], pathlib.Path(sys.argv[2])
-    {"save": save, "load": load}[action](folder)
+    {"save": save, "load": load, "train": train_and_save,
+     "continue": continue_training}[action](folder)

@@ -4,7 +4,7 @@
 shapes, round-trips `get_config`/`from_config`, saves a functional model to
 a `.keras` file and loads it with `safe_mode=True`, takes a training step
 and checks that every weight moved and stayed finite, and runs the layer
-under the `mixed_float16` policy.
+under the `mixed_float16` and `mixed_bfloat16` policies.
 """
 
 import keras
@@ -71,7 +71,8 @@ def run_layer_test(
             `keras.layers.RNN`); default the layer itself.
         batch_size: batch size of the concrete inputs.
         static_weights: names of weights allowed not to move in one step.
-        check_mixed_precision: also run under `mixed_float16`.
+        check_mixed_precision: also run under `mixed_float16` and
+            `mixed_bfloat16`.
     """
     wrap = wrap or (lambda layer: layer)
     inputs = random_inputs(input_shapes, batch_size, dtypes=input_dtypes)
@@ -134,11 +135,14 @@ def run_layer_test(
                 f"{weight.path} did not move: its gradient was zero"
             )
 
-    if check_mixed_precision:
-        mixed = layer_cls(**init_kwargs, dtype="mixed_float16")
+    for policy, half in (("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")):
+        if not check_mixed_precision:
+            break
+        mixed = layer_cls(**init_kwargs, dtype=policy)
         mixed_outputs = wrap(mixed)(call_inputs)
         assert all(w.dtype == "float32" for w in mixed.weights)
         for value in keras.tree.flatten(mixed_outputs):
-            assert keras.backend.standardize_dtype(value.dtype) == "float16"
-            assert np.all(np.isfinite(ops.convert_to_numpy(value)))
+            assert keras.backend.standardize_dtype(value.dtype) == half
+            value = ops.convert_to_numpy(ops.cast(value, "float32"))
+            assert np.all(np.isfinite(value))
     return layer

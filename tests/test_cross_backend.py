@@ -42,3 +42,13 @@ def test_models_saved_on_each_backend_load_on_the_others(tmp_path):
         print(output)
         expected = (len(BACKENDS) - 1) * len(CASES)
         assert f"checked {expected}" in output, output
+
+
+def test_training_started_on_jax_continues_on_torch(tmp_path):
+    """Weights and Adam state saved on jax; the next step on torch (and on
+    tensorflow) lands where the next step on jax did."""
+    _run("jax", "train", tmp_path)
+    for backend in ("torch", "tensorflow"):
+        output = _run(backend, "continue", tmp_path)
+        print(output)
+        assert "max abs weight difference" in output

@@ -221,7 +221,7 @@ def test_zero_memory_and_extreme_inputs_stay_finite():
     ({"num_heads": 0}, "num_heads=0"),
     ({"output_size": 0}, "output_size=0"),
     ({"num_read_heads": 0}, "num_read_heads=0"),
-    ({"shift_range": 0}, "shift_range=0"),
+    ({"shift_range": -1}, "shift_range=-1"),
     ({"memory_size": 4, "shift_range": 2}, "shift_range=2 with memory_size=4"),
     ({"controller": "gru"}, "controller='gru'"),
     ({"memory_init": "zeros"}, "memory_init='zeros'"),

@@ -1,0 +1,155 @@
+"""One table of bad calls across the public API (issue: reliability).
+
+Every call must raise `ValueError` or `TypeError` *before any computation*:
+from keras_memory's own checks (the innermost frame of the traceback is in
+the package, not in a backend op), with a message that names the argument
+and the value received.
+"""
+
+import numpy as np
+import pytest
+
+import keras_memory as km
+from keras_memory import addressing, tasks
+from keras_memory.datasets import babi
+
+
+def f32(*shape):
+    return np.ones(shape, "float32")
+
+
+def i32(*shape):
+    return np.ones(shape, "int32")
+
+
+def built_memory_network(**kwargs):
+    layer = km.MemoryNetwork(memory_dim=4, **kwargs)
+    layer.build([(None, 6), (None, 5, 6)])
+    return layer
+
+
+def bad_babi_file(tmp_path, text):
+    path = tmp_path / "qa1_bad_train.txt"
+    path.write_text(text)
+    return lambda: babi.load_task(tmp_path, 1)
+
+
+def tiny_vocabulary():
+    return babi.Vocabulary(["mary", "went", "home", "where", "is"])
+
+
+def tiny_examples():
+    return babi.parse_lines(["1 mary went home.", "2 where is mary?\thome\t1"])
+
+
+CASES = [
+    # MemoryHop / MemoryNetwork
+    ("hop memory_dim 0", lambda: km.MemoryHop(0), ValueError, ["memory_dim=0"]),
+    ("hop memory_dim float", lambda: km.MemoryHop(2.5), TypeError, ["memory_dim=2.5"]),
+    ("hop memories rank 2", lambda: km.MemoryHop(4)([f32(2, 4), f32(2, 6)]),
+     ValueError, ["memories", "rank 3", "(2, 6)"]),
+    ("hop query width", lambda: km.MemoryHop(4)([f32(2, 5), f32(2, 3, 6)]),
+     ValueError, ["query", "(2, 5)"]),
+    ("hop batch mismatch", lambda: km.MemoryHop(4)([f32(2, 4), f32(3, 3, 6)]),
+     ValueError, ["same batch size", "(2, 4)", "(3, 3, 6)"]),
+    ("hop single input", lambda: km.MemoryHop(4)(f32(2, 4)), ValueError,
+     ["[query, memories]"]),
+    ("hop memory_mask shape",
+     lambda: km.MemoryHop(4)([f32(2, 4), f32(2, 3, 6)], memory_mask=np.ones((2, 4), bool)),
+     ValueError, ["memory_mask", "(2, 4)"]),
+    ("network num_hops 0", lambda: km.MemoryNetwork(num_hops=0), ValueError, ["num_hops=0"]),
+    ("network unknown tying", lambda: km.MemoryNetwork(weight_tying="tied"), ValueError,
+     ["weight_tying='tied'"]),
+    ("network adjacent output_dim",
+     lambda: km.MemoryNetwork(output_dim=3, weight_tying="adjacent")([f32(2, 6), f32(2, 4, 6)]),
+     ValueError, ["output_dim=3"]),
+    ("network other memory count",
+     lambda: built_memory_network(num_memories=5)([f32(2, 6), f32(2, 4, 6)]),
+     ValueError, ["num_memories", "5", "(2, 4, 6)"]),
+    ("network query vs memories width",
+     lambda: km.MemoryNetwork(4)([f32(2, 5), f32(2, 3, 6)]), ValueError, ["query", "(2, 5)"]),
+    ("builder input_dim 0", lambda: km.memory_network(0), ValueError, ["input_dim=0"]),
+    ("builder num_memories -1", lambda: km.memory_network(6, num_memories=-1), ValueError,
+     ["num_memories=-1"]),
+    # Text memories
+    ("memn2n vocab_size 1", lambda: km.MemN2N(1), ValueError, ["vocab_size=1"]),
+    ("memn2n float token ids", lambda: km.MemN2N(9)([f32(2, 3), i32(2, 4, 3)]), TypeError,
+     ["query", "float32"]),
+    ("memn2n sentence lengths differ", lambda: km.MemN2N(9)([i32(2, 3), i32(2, 4, 5)]),
+     ValueError, ["sentence_len", "(2, 4, 5)"]),
+    ("memn2n random_noise 1.5", lambda: km.MemN2N(9, random_noise=1.5), ValueError,
+     ["random_noise=1.5"]),
+    ("memn2n builder sentence_len 0", lambda: km.memn2n(9, 0), ValueError, ["sentence_len=0"]),
+    ("sentence encoding unknown", lambda: km.SentenceEncoding("tfidf"), ValueError,
+     ["encoding='tfidf'"]),
+    # NTM
+    ("cell memory_size 0", lambda: km.NTMCell(memory_size=0), ValueError, ["memory_size=0"]),
+    ("cell shift_range too large", lambda: km.NTMCell(memory_size=4, shift_range=2),
+     ValueError, ["shift_range=2", "memory_size=4"]),
+    ("cell unknown controller", lambda: km.NTMCell(controller="gru"), ValueError,
+     ["controller='gru'"]),
+    ("cell unknown memory_init", lambda: km.NTMCell(memory_init="zeros"), ValueError,
+     ["memory_init='zeros'"]),
+    ("cell num_heads float", lambda: km.NTMCell(num_heads=1.0), TypeError, ["num_heads=1.0"]),
+    ("ntm builder input_size 0", lambda: km.ntm(0), ValueError, ["input_size=0"]),
+    ("ntm builder sequence_length 0", lambda: km.ntm(5, sequence_length=0), ValueError,
+     ["sequence_length=0"]),
+    ("read head shift_range -1", lambda: km.NTMReadHead(shift_range=-1), ValueError,
+     ["shift_range=-1"]),
+    ("read head unknown key activation", lambda: km.NTMReadHead(key_activation="relu6"),
+     ValueError, ["key_activation='relu6'"]),
+    ("read head weights vs memory",
+     lambda: km.NTMReadHead()([f32(2, 8), f32(2, 6, 4), f32(2, 5)]), ValueError,
+     ["previous_weights", "(2, 5)"]),
+    ("write head shift_range vs memory",
+     lambda: km.NTMWriteHead(shift_range=3)([f32(2, 8), f32(2, 4, 4), f32(2, 4)]),
+     ValueError, ["shift_range=3", "memory_size=4"]),
+    ("even shift width", lambda: addressing.circular_shift(f32(2, 5), f32(2, 4)), ValueError,
+     ["odd", "4"]),
+    # Task generators
+    ("copy batch_size 0", lambda: tasks.copy_sequences(0), ValueError, ["batch_size=0"]),
+    ("copy min above max", lambda: tasks.copy_sequences(2, min_length=5, max_length=3),
+     ValueError, ["min_length=5", "max_length=3"]),
+    ("unknown task", lambda: tasks.AlgorithmicTask("sorting", 2, 1), ValueError,
+     ["task='sorting'"]),
+    # bAbI loader
+    ("babi task 21", lambda: babi.task_file(".", 21), ValueError, ["task=21"]),
+    ("babi split", lambda: babi.task_file(".", 1, "dev"), ValueError, ["split='dev'"]),
+    ("babi sentence_len too small",
+     lambda: babi.vectorize(tiny_examples(), tiny_vocabulary(), sentence_len=1), ValueError,
+     ["sentence_len=1"]),
+    ("babi memory_size 0",
+     lambda: babi.vectorize(tiny_examples(), tiny_vocabulary(), memory_size=0), ValueError,
+     ["memory_size=0"]),
+    ("babi empty story", lambda: babi.parse_lines(["1 where is mary?\thome\t"]), ValueError,
+     ["line 1", "at least one statement"]),
+]
+
+
+@pytest.mark.parametrize("make, error, fragments", [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bad_call_raises_a_clear_error_from_our_checks(make, error, fragments):
+    with pytest.raises(error) as info:
+        make()
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    innermost = info.traceback[-1].path
+    assert "keras_memory" in str(innermost), (
+        f"raised from {innermost}, not from keras_memory's checks"
+    )
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("1 Mary went home.\n3 John went home.\n", "line 2"),
+    ("Mary went home.\n", "line 1"),
+    ("1 Mary went home.\n2 Where is Mary?\n", "line 2"),
+])
+def test_malformed_babi_file_names_file_and_line(tmp_path, text, fragment):
+    with pytest.raises(ValueError) as info:
+        bad_babi_file(tmp_path, text)()
+    assert "qa1_bad_train.txt" in str(info.value) and fragment in str(info.value)
+
+
+def test_the_table_is_at_least_thirty_calls():
+    assert len(CASES) >= 30
