@@ -40,29 +40,30 @@ def gradient_norm(model, inputs, targets, weights):
 
     backend = keras.backend.backend()
     loss_fn = keras.losses.BinaryCrossentropy()
-    variables = model.trainable_variables
+    fixed = [v.value for v in model.non_trainable_variables]
 
-    def loss_of(values):
-        outputs, _ = model.stateless_call(values, [v.value for v in model.non_trainable_variables],
-                                          inputs, training=True)
+    def loss_of(values, inputs, targets, weights):
+        outputs, _ = model.stateless_call(values, fixed, inputs, training=True)
         return loss_fn(targets, outputs, sample_weight=weights)
 
-    values = [v.value for v in variables]
+    values = [v.value for v in model.trainable_variables]
     if backend == "jax":
         import jax
 
-        grads = jax.grad(loss_of)(values)
+        if not hasattr(model, "_bench_grad"):
+            model._bench_grad = jax.jit(jax.grad(loss_of))
+        grads = model._bench_grad(values, inputs, targets, weights)
     elif backend == "torch":
         import torch
 
         values = [v.detach().clone().requires_grad_(True) for v in values]
-        grads = torch.autograd.grad(loss_of(values), values)
+        grads = torch.autograd.grad(loss_of(values, inputs, targets, weights), values)
     else:
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
             tape.watch(values)
-            loss = loss_of(values)
+            loss = loss_of(values, inputs, targets, weights)
         grads = tape.gradient(loss, values)
     squares = [ops.sum(ops.square(ops.convert_to_tensor(g))) for g in grads]
     return float(ops.convert_to_numpy(ops.sqrt(ops.sum(ops.stack(squares)))))
@@ -79,8 +80,10 @@ def worker(args):
         keras.utils.set_random_seed(seed)
         model = km.ntm(9, output_size=8, output_activation="sigmoid",
                        mask_value=PADDING, **MODEL)
+        # weighted_metrics: Keras hands sample weights (the output phase)
+        # only to those; under `metrics=` every step would count.
         model.compile(keras.optimizers.Adam(1e-3, clipnorm=10.0), "binary_crossentropy",
-                      metrics=[km.tasks.BitErrorsPerSequence()])
+                      weighted_metrics=[km.tasks.BitErrorsPerSequence()])
         steps = max(1, args.sequences // args.batch_size)
         data = km.tasks.CopyTask(args.batch_size, steps, max_length=20, buckets=1,
                                  padding_value=PADDING, seed=seed)

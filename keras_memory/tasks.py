@@ -544,8 +544,10 @@ class BitErrorsPerSequence(keras.metrics.Metric):
 
     A bit is wrong when the prediction is on the other side of the
     threshold (0.5 for probabilities, 0 for logits). Only steps with a
-    non-zero sample weight count (pass the task's weights to `fit`), and
-    the total is divided by the number of sequences.
+    non-zero sample weight count, and the total is divided by the number of
+    sequences. Keras passes sample weights only to `weighted_metrics`, so
+    compile with `weighted_metrics=[BitErrorsPerSequence()]` and pass the
+    task's weights to `fit`; under `metrics=` every step counts.
 
     Args:
         from_logits: bool, predictions are logits (threshold 0).

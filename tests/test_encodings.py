@@ -30,6 +30,15 @@ def test_position_encoding_matches_the_formula_and_skips_padding():
     assert weights[0, 0, 1] == pytest.approx(8 / 15, abs=1e-6)
 
 
+def test_centred_position_encoding_is_twice_the_formula_with_mean_one():
+    mask = np.array([[True] * 4 + [False]])
+    centred = to_numpy(sentence_weights(mask, 6, "position_centered"))
+    np.testing.assert_allclose(centred[0, :4], 2 * paper_position_encoding(4, 6), atol=1e-6)
+    assert not centred[0, 4].any()
+    # 1 + 4 (j/J - 1/2)(k/d - 1/2): exactly 1 at j = J/2 or k = d/2.
+    assert centred[0, 1, 2] == pytest.approx(1 + 4 * (2 / 4 - 0.5) * (3 / 6 - 0.5))
+
+
 def test_bag_of_words_sums_the_words():
     words = np.arange(2 * 3 * 4, dtype="float32").reshape(2, 3, 4)
     mask = np.array([[True, True, False], [True, False, False]])

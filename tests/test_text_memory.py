@@ -106,9 +106,10 @@ def test_random_noise_moves_sentences_back_and_keeps_their_order():
     same, same_mask = to_numpy(insert_empty_memories(story, mask, 0.0, seed=1))
     np.testing.assert_array_equal(same, story)
     noisy, noisy_mask = to_numpy(insert_empty_memories(story, mask, 0.5, seed=1))
-    assert noisy.shape == story.shape and noisy_mask.all()
+    assert noisy.shape == story.shape
     empty = ~noisy.any(-1)
     assert 0 < empty.mean() < 1
+    assert noisy_mask.all()  # empty memories before a sentence stay unmasked
     for row in range(64):
         kept = noisy[row][~empty[row]]
         np.testing.assert_array_equal(kept, story[row][: len(kept)])
