@@ -26,13 +26,9 @@ import keras
 from keras import ops
 
 from keras_memory import _validation as check
+from keras_memory._kernels import KernelArguments
 
 ENCODINGS = ("bag_of_words", "position", "position_centered")
-
-_DEFAULT_INITIALIZER = {
-    "class_name": "RandomNormal",
-    "config": {"mean": 0.0, "stddev": 0.1, "seed": None},
-}
 
 
 def sentence_weights(word_mask, embed_dim, encoding="position_centered",
@@ -149,7 +145,7 @@ class SentenceEncoding(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class TemporalEncoding(keras.layers.Layer):
+class TemporalEncoding(KernelArguments, keras.layers.Layer):
     """Adds a learned vector per memory slot: `m_i + T(i)`.
 
     Args:
@@ -170,11 +166,9 @@ class TemporalEncoding(keras.layers.Layer):
     def __init__(self, kernel_initializer=None, kernel_regularizer=None,
                  kernel_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        self.kernel_initializer = keras.initializers.get(
-            kernel_initializer or _DEFAULT_INITIALIZER
+        self._set_kernel_arguments(
+            kernel_initializer, kernel_regularizer, kernel_constraint
         )
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -185,13 +179,7 @@ class TemporalEncoding(keras.layers.Layer):
                 "TemporalEncoding needs a known number of memory slots and "
                 f"features, received inputs with shape {shape}."
             )
-        self.temporal = self.add_weight(
-            name="temporal",
-            shape=shape[1:],
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
+        self.temporal = self._kernel("temporal", shape[1:])
 
     def call(self, inputs):
         shape = check.shape_of("inputs", inputs)
@@ -204,18 +192,4 @@ class TemporalEncoding(keras.layers.Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "kernel_regularizer": keras.regularizers.serialize(
-                    self.kernel_regularizer
-                ),
-                "kernel_constraint": keras.constraints.serialize(
-                    self.kernel_constraint
-                ),
-            }
-        )
-        return config
+        return {**super().get_config(), **self._kernel_config()}

@@ -9,14 +9,10 @@ import keras
 from keras import ops
 
 from keras_memory import _validation as check
+from keras_memory._kernels import KernelArguments
 from keras_memory.addressing import masked_softmax
 
 WEIGHT_TYING_MODES = (None, "adjacent", "layerwise")
-
-_DEFAULT_INITIALIZER = {
-    "class_name": "RandomNormal",
-    "config": {"mean": 0.0, "stddev": 0.1, "seed": None},
-}
 
 
 def memory_attention(query, memory_keys, mask=None, use_softmax=True):
@@ -170,7 +166,7 @@ def _memory_mask(mask, memory_mask, memories_shape):
     return memory_mask
 
 
-class _LinearMemoryLayer(keras.layers.Layer):
+class _LinearMemoryLayer(KernelArguments, keras.layers.Layer):
     """Shared argument handling of the two memory-network layers."""
 
     def __init__(
@@ -187,21 +183,10 @@ class _LinearMemoryLayer(keras.layers.Layer):
         self.memory_dim = check.positive_int("memory_dim", memory_dim)
         self.num_memories = check.optional_positive_int("num_memories", num_memories)
         self.return_attention = bool(return_attention)
-        self.kernel_initializer = keras.initializers.get(
-            kernel_initializer or _DEFAULT_INITIALIZER
+        self._set_kernel_arguments(
+            kernel_initializer, kernel_regularizer, kernel_constraint
         )
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.supports_masking = True
-
-    def _kernel(self, name, shape):
-        return self.add_weight(
-            name=name,
-            shape=shape,
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
 
     def _checked_inputs(self, inputs, mask, memory_mask, query_dim):
         """Unpacks and validates `[query, memories]`; picks the memory mask."""
@@ -227,15 +212,7 @@ class _LinearMemoryLayer(keras.layers.Layer):
                 "memory_dim": self.memory_dim,
                 "num_memories": self.num_memories,
                 "return_attention": self.return_attention,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "kernel_regularizer": keras.regularizers.serialize(
-                    self.kernel_regularizer
-                ),
-                "kernel_constraint": keras.constraints.serialize(
-                    self.kernel_constraint
-                ),
+                **self._kernel_config(),
             }
         )
         return config

@@ -13,16 +13,12 @@ import keras
 from keras import ops
 
 from keras_memory import _validation as check
+from keras_memory._kernels import KernelArguments
 from keras_memory.encodings import ENCODINGS, encode_sentences, sentence_weights
 from keras_memory.memory_networks import WEIGHT_TYING_MODES
 from keras_memory.memory_networks import run_hops
 from keras_memory.memory_networks import split_pair
 from keras_memory.memory_networks import tied_embeddings
-
-_DEFAULT_INITIALIZER = {
-    "class_name": "RandomNormal",
-    "config": {"mean": 0.0, "stddev": 0.1, "seed": None},
-}
 
 
 def _check_ids(name, tensor):
@@ -67,7 +63,7 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class MemN2N(keras.layers.Layer):
+class MemN2N(KernelArguments, keras.layers.Layer):
     """End-to-End Memory Network over sentences of word ids.
 
         u_1 = enc(B q)
@@ -156,19 +152,8 @@ class MemN2N(keras.layers.Layer):
         self.return_attention = bool(return_attention)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.kernel_initializer = keras.initializers.get(
-            kernel_initializer or _DEFAULT_INITIALIZER
-        )
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-
-    def _kernel(self, name, shape):
-        return self.add_weight(
-            name=name,
-            shape=shape,
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
+        self._set_kernel_arguments(
+            kernel_initializer, kernel_regularizer, kernel_constraint
         )
 
     def _check_shapes(self, query_shape, story_shape):
@@ -300,15 +285,7 @@ class MemN2N(keras.layers.Layer):
                 "random_noise": self.random_noise,
                 "return_attention": self.return_attention,
                 "seed": self.seed,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "kernel_regularizer": keras.regularizers.serialize(
-                    self.kernel_regularizer
-                ),
-                "kernel_constraint": keras.constraints.serialize(
-                    self.kernel_constraint
-                ),
+                **self._kernel_config(),
             }
         )
         return config
