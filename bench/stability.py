@@ -90,6 +90,7 @@ def worker(args):
         nan_batches, errors, max_norm = 0, [], 0.0
         for step in range(steps):
             inputs, targets, weights = data[step]
+            model.reset_metrics()  # train_on_batch accumulates otherwise
             logs = model.train_on_batch(inputs, targets, sample_weight=weights,
                                         return_dict=True)
             if not np.isfinite(logs["loss"]):
@@ -97,7 +98,6 @@ def worker(args):
             errors.append(logs["bit_errors_per_sequence"])
             if step % args.grad_every == 0 or step == steps - 1:
                 max_norm = max(max_norm, gradient_norm(model, inputs, targets, weights))
-        model.reset_metrics()
         results.append({"backend": keras.backend.backend(), "seed": seed,
                         "sequences": steps * args.batch_size, "nan_batches": nan_batches,
                         "final_bits_per_sequence": float(np.mean(errors[-10:])),
