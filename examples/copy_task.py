@@ -18,7 +18,6 @@ over time for one sequence.
 import argparse
 import json
 import os
-import sys
 import time
 
 

@@ -9,7 +9,6 @@ import pytest
 
 import keras_memory as km
 from keras_memory import tasks
-from layer_checks import to_numpy
 
 
 def small_memory_network():
