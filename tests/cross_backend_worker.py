@@ -103,7 +103,29 @@ def _encodings_case():
     return keras.Model([query, story], logits), _text_inputs(6)
 
 
+def _memn2n_builder_case():
+    model = km.memn2n(9, 3, memory_size=4, embed_dim=6, random_noise=0.1)
+    query, story = _text_inputs(7)
+    return model, {"query": query, "stories": story}
+
+
+def _heads_case():
+    controller = keras.Input((8,))
+    memory = keras.Input((6, 4))
+    weights = keras.Input((6,))
+    read = km.NTMReadHead(shift_range=2)([controller, memory, weights])
+    written = km.NTMWriteHead()([controller, memory, weights])
+    rng = np.random.default_rng(8)
+    inputs = [rng.normal(size=(3, 8)).astype("float32"),
+              rng.normal(size=(3, 6, 4)).astype("float32"),
+              rng.dirichlet(np.ones(6), size=3).astype("float32")]
+    model = keras.Model([controller, memory, weights], [read, written])
+    return model, inputs
+
+
 CASES = {
+    "memn2n_builder": _memn2n_builder_case,
+    "ntm_read_and_write_heads": _heads_case,
     "memn2n_adjacent_position": _memn2n_case(),
     "memn2n_layerwise_bow_linear": _memn2n_case(
         weight_tying="layerwise", encoding="bag_of_words", use_softmax=False,
@@ -128,12 +150,21 @@ def save(directory):
         outputs = keras.tree.flatten(model.predict(inputs, verbose=0))
         stem = directory / f"{backend}__{name}"
         model.save(f"{stem}.keras")
+        named = inputs if isinstance(inputs, dict) else dict(enumerate(inputs))
         np.savez(
             f"{stem}.npz",
-            **{f"input_{i}": x for i, x in enumerate(inputs)},
+            **{f"input_{key}": x for key, x in named.items()},
             **{f"output_{i}": y for i, y in enumerate(outputs)},
         )
         print(f"saved {stem.name}")
+
+
+def _saved_inputs(data):
+    """The inputs `save` wrote: a list, or a dict for models with named inputs."""
+    keys = [name[len("input_"):] for name in data.files if name.startswith("input_")]
+    if all(key.isdigit() for key in keys):
+        return [data[f"input_{i}"] for i in range(len(keys))]
+    return {key: data[f"input_{key}"] for key in keys}
 
 
 def load(directory):
@@ -144,7 +175,7 @@ def load(directory):
         if source == backend:
             continue
         data = np.load(path.with_suffix(".npz"))
-        inputs = [data[f"input_{i}"] for i in range(len(data.files)) if f"input_{i}" in data]
+        inputs = _saved_inputs(data)
         expected = [data[f"output_{i}"] for i in range(len(data.files)) if f"output_{i}" in data]
         model = keras.saving.load_model(path, safe_mode=True)
         actual = keras.tree.flatten(model.predict(inputs, verbose=0))
