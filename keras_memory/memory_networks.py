@@ -106,6 +106,69 @@ def run_hops(state, embedded, hop_pairs, memory_mask, use_softmax,
     return state, ops.stack(attentions, axis=1)
 
 
+class TiedHops(KernelArguments):
+    """Mixin: the tying-dependent variables and read-out of a memory network.
+
+    Used by `MemoryNetwork` (dense memories) and `MemN2N` (word ids). The
+    layer sets `weight_tying` and `num_hops`; `_build_tied_embeddings`
+    creates one matrix per name of `tied_embeddings` and
+    `_build_tied_extras` the matrices that only untied modes have: the query
+    embedding B and the answer projection W (adjacent tying uses the first
+    and last memory embeddings instead) and, for layerwise tying, the hop
+    transition H.
+    """
+
+    def _build_tied_embeddings(self, shape, prefix=""):
+        names, self._hop_embeddings = tied_embeddings(
+            self.weight_tying, self.num_hops
+        )
+        return [self._kernel(prefix + name, shape) for name in names]
+
+    def _build_tied_extras(self, embedding_shape, state_dim, output_dim):
+        if self.weight_tying != "adjacent":
+            self.query_embedding = self._kernel("query_embedding", embedding_shape)
+            self.output_kernel = self._kernel("output_kernel", (state_dim, output_dim))
+        if self.weight_tying == "layerwise":
+            self.hop_transition = self._kernel(
+                "hop_transition", (state_dim, state_dim)
+            )
+
+    def _query_kernel(self, embeddings):
+        """B: `embeddings[0]` under adjacent tying, else `query_embedding`."""
+        if self.weight_tying == "adjacent":
+            return embeddings[0]
+        return self.query_embedding
+
+    def _tied_hops(self, state, embedded, memory_mask, use_softmax, embeddings):
+        """Runs the hops from `u_1` and projects `u_{K+1}` to the outputs.
+
+        Args:
+            state: `[batch, d]`, the embedded query.
+            embedded: list of `[batch, N, d]`, memories under each embedding.
+            memory_mask: `[batch, N]` boolean or `None`.
+            use_softmax: bool or scalar tensor.
+            embeddings: the memory embedding matrices `[input, d]`; under
+                adjacent tying the last one, transposed, is the projection.
+
+        Returns:
+            `(logits [batch, output], attention [batch, K, N])`.
+        """
+        layerwise = self.weight_tying == "layerwise"
+        state, attention = run_hops(
+            state,
+            embedded,
+            self._hop_embeddings,
+            memory_mask,
+            use_softmax,
+            self.hop_transition if layerwise else None,
+        )
+        if self.weight_tying == "adjacent":
+            logits = ops.einsum("bd,id->bi", state, embeddings[-1])
+        else:
+            logits = ops.einsum("bd,do->bo", state, self.output_kernel)
+        return logits, attention
+
+
 def _embed(memories, embedding):
     """`[batch, N, input_dim]` x `[input_dim, d]` -> `[batch, N, d]`."""
     return ops.einsum("bni,id->bnd", memories, embedding)
@@ -304,7 +367,7 @@ class MemoryHop(_LinearMemoryLayer):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class MemoryNetwork(_LinearMemoryLayer):
+class MemoryNetwork(TiedHops, _LinearMemoryLayer):
     """End-to-End Memory Network: query embedding, K hops, output projection.
 
         u_1 = B q
@@ -401,39 +464,22 @@ class MemoryNetwork(_LinearMemoryLayer):
         # Every variable is created once; `_hop_embeddings` says which pair
         # of `memory_embeddings` each hop reads, so tied matrices are shared
         # and each embedded memory is computed once per call.
-        names, self._hop_embeddings = tied_embeddings(
-            self.weight_tying, self.num_hops
-        )
-        self.memory_embeddings = [self._kernel(n, embedding) for n in names]
-        if self.weight_tying != "adjacent":
-            self.query_embedding = self._kernel("query_embedding", embedding)
-            self.output_kernel = self._kernel(
-                "output_kernel", (self.memory_dim, output_dim)
-            )
-        if self.weight_tying == "layerwise":
-            self.hop_transition = self._kernel(
-                "hop_transition", (self.memory_dim, self.memory_dim)
-            )
+        self.memory_embeddings = self._build_tied_embeddings(embedding)
+        self._build_tied_extras(embedding, self.memory_dim, output_dim)
 
     def call(self, inputs, mask=None, memory_mask=None):
         query, memories, memory_mask = self._checked_inputs(
             inputs, mask, memory_mask, query_dim=self.input_dim
         )
         embedded = [_embed(memories, e) for e in self.memory_embeddings]
-        tied = self.weight_tying == "adjacent"
-        query_kernel = self.memory_embeddings[0] if tied else self.query_embedding
-        state, attention = run_hops(
+        query_kernel = self._query_kernel(self.memory_embeddings)
+        logits, attention = self._tied_hops(
             ops.einsum("bi,id->bd", query, query_kernel),
             embedded,
-            self._hop_embeddings,
             memory_mask,
             self.use_softmax,
-            self.hop_transition if self.weight_tying == "layerwise" else None,
+            self.memory_embeddings,
         )
-        if tied:
-            logits = ops.einsum("bd,id->bi", state, self.memory_embeddings[-1])
-        else:
-            logits = ops.einsum("bd,do->bo", state, self.output_kernel)
         output = self.output_activation(logits)
         return (output, attention) if self.return_attention else output
 

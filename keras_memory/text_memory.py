@@ -13,12 +13,10 @@ import keras
 from keras import ops
 
 from keras_memory import _validation as check
-from keras_memory._kernels import KernelArguments
 from keras_memory.encodings import ENCODINGS, sentence_weights
 from keras_memory.memory_networks import WEIGHT_TYING_MODES
-from keras_memory.memory_networks import run_hops
+from keras_memory.memory_networks import TiedHops
 from keras_memory.memory_networks import split_pair
-from keras_memory.memory_networks import tied_embeddings
 
 
 def _check_ids(name, tensor):
@@ -63,7 +61,7 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class MemN2N(KernelArguments, keras.layers.Layer):
+class MemN2N(TiedHops, keras.layers.Layer):
     """End-to-End Memory Network over sentences of word ids.
 
         u_1 = enc(B q)
@@ -187,25 +185,14 @@ class MemN2N(KernelArguments, keras.layers.Layer):
                 f"story with shape {story_shape}."
             )
         words = (self.vocab_size, self.embed_dim)
-        names, self._hop_embeddings = tied_embeddings(
-            self.weight_tying, self.num_hops
-        )
-        self.word_embeddings = [self._kernel(f"word_{n}", words) for n in names]
+        self.word_embeddings = self._build_tied_embeddings(words, prefix="word_")
         self.temporal_embeddings = []
         if self.temporal_encoding:
             slots = (self.num_memories, self.embed_dim)
-            self.temporal_embeddings = [
-                self._kernel(f"temporal_{n}", slots) for n in names
-            ]
-        if self.weight_tying != "adjacent":
-            self.query_embedding = self._kernel("query_embedding", words)
-            self.output_kernel = self._kernel(
-                "output_kernel", (self.embed_dim, self.vocab_size)
+            self.temporal_embeddings = self._build_tied_embeddings(
+                slots, prefix="temporal_"
             )
-        if self.weight_tying == "layerwise":
-            self.hop_transition = self._kernel(
-                "hop_transition", (self.embed_dim, self.embed_dim)
-            )
+        self._build_tied_extras(words, self.embed_dim, self.vocab_size)
         self.softmax_gate = self.add_weight(
             name="softmax_gate",
             shape=(),
@@ -244,23 +231,17 @@ class MemN2N(KernelArguments, keras.layers.Layer):
             if self.temporal_embeddings:
                 memories = memories + self.temporal_embeddings[index]
             embedded.append(memories)
-        tied = self.weight_tying == "adjacent"
-        query_embedding = self.word_embeddings[0] if tied else self.query_embedding
         query_weights = sentence_weights(
             ops.not_equal(query, 0), self.embed_dim, self.encoding, dtype
         )
-        state, attention = run_hops(
-            self._encode(query_embedding, query, query_weights),
+        query_kernel = self._query_kernel(self.word_embeddings)
+        logits, attention = self._tied_hops(
+            self._encode(query_kernel, query, query_weights),
             embedded,
-            self._hop_embeddings,
             slot_mask,
             self.softmax_gate,
-            self.hop_transition if self.weight_tying == "layerwise" else None,
+            self.word_embeddings,
         )
-        if tied:
-            logits = ops.einsum("bd,vd->bv", state, self.word_embeddings[-1])
-        else:
-            logits = ops.einsum("bd,dv->bv", state, self.output_kernel)
         return (logits, attention) if self.return_attention else logits
 
     def compute_output_shape(self, input_shape):
