@@ -90,6 +90,18 @@ def _padded_length(pad_to, needed):
     return total
 
 
+# Target value of the steps without a target (input phase, padding): the
+# middle of the 0/1 range. `BitErrorsPerSequence` skips those steps, so it
+# counts the output phase only even under `compile(metrics=...)`, where
+# Keras passes no sample weights.
+NO_TARGET = 0.5
+
+
+def _finished(inputs, targets, weights):
+    targets[weights == 0] = NO_TARGET
+    return inputs, targets, weights
+
+
 def _empty_batch(batch_size, steps, input_channels, output_channels):
     return (
         np.zeros((batch_size, steps, input_channels), "float32"),
@@ -136,7 +148,8 @@ def copy_sequences(
     Returns:
         `(inputs, targets, weights)`: inputs `[batch, T, num_bits + 1]`,
         targets `[batch, T, num_bits]` (the vectors in the output phase,
-        zeros elsewhere), weights `[batch, T]` (1 in the output phase).
+        `NO_TARGET` = 0.5 elsewhere), weights `[batch, T]` (1 in the output
+        phase).
     """
     batch_size = check.positive_int("batch_size", batch_size)
     min_length, max_length = _length_range(
@@ -154,7 +167,7 @@ def copy_sequences(
         targets[row, length + 1 : 2 * length + 1] = bits[row, :length]
         weights[row, length + 1 : 2 * length + 1] = 1.0
         inputs[row, copy_steps(length) :] = padding_value
-    return inputs, targets, weights
+    return _finished(inputs, targets, weights)
 
 
 def repeat_copy_steps(max_length, max_repeats, **_):
@@ -196,8 +209,8 @@ def repeat_copy_sequences(
     Returns:
         `(inputs, targets, weights)`: inputs `[batch, T, num_bits + 2]`
         (bits, delimiter, repeat count), targets `[batch, T, num_bits + 1]`
-        (bits, end marker), weights `[batch, T]` (1 on the `L * R + 1`
-        output steps).
+        (bits, end marker; `NO_TARGET` off the output steps), weights
+        `[batch, T]` (1 on the `L * R + 1` output steps).
     """
     batch_size = check.positive_int("batch_size", batch_size)
     min_length, max_length = _length_range(
@@ -224,7 +237,7 @@ def repeat_copy_sequences(
         targets[row, end, num_bits] = 1.0
         weights[row, start : end + 1] = 1.0
         inputs[row, end + 1 :] = padding_value
-    return inputs, targets, weights
+    return _finished(inputs, targets, weights)
 
 
 def associative_recall_steps(max_items, item_length, **_):
@@ -264,8 +277,9 @@ def associative_recall_sequences(
 
     Returns:
         `(inputs, targets, weights)`: inputs `[batch, T, num_bits + 2]`
-        (bits, item marker, query marker), targets `[batch, T, num_bits]`,
-        weights `[batch, T]` (1 on the `item_length` answer steps).
+        (bits, item marker, query marker), targets `[batch, T, num_bits]`
+        (`NO_TARGET` off the answer steps), weights `[batch, T]` (1 on the
+        `item_length` answer steps).
     """
     batch_size = check.positive_int("batch_size", batch_size)
     min_items, max_items = _length_range("min_items", min_items, "max_items", max_items)
@@ -298,7 +312,7 @@ def associative_recall_sequences(
         targets[row, answer : answer + item_length] = items[row, query + 1]
         weights[row, answer : answer + item_length] = 1.0
         inputs[row, answer + item_length :] = padding_value
-    return inputs, targets, weights
+    return _finished(inputs, targets, weights)
 
 
 def priority_sort_steps(num_items, num_outputs, **_):
@@ -337,8 +351,9 @@ def priority_sort_sequences(
 
     Returns:
         `(inputs, targets, weights)`: inputs `[batch, T, num_bits + 2]`
-        (bits, priority, delimiter), targets `[batch, T, num_bits]`,
-        weights `[batch, T]` (1 on the k output steps).
+        (bits, priority, delimiter), targets `[batch, T, num_bits]`
+        (`NO_TARGET` off the output steps), weights `[batch, T]` (1 on the
+        k output steps).
     """
     batch_size = check.positive_int("batch_size", batch_size)
     num_outputs, num_items = _length_range(
@@ -360,7 +375,7 @@ def priority_sort_sequences(
     )
     weights[:, start : start + num_outputs] = 1.0
     inputs[:, start + num_outputs :] = padding_value
-    return inputs, targets, weights
+    return _finished(inputs, targets, weights)
 
 
 def _one_size(rng, options, low_key, high_key):
@@ -543,11 +558,13 @@ class BitErrorsPerSequence(keras.metrics.Metric):
     """Mean number of wrong bits per sequence, the NTM papers' error figure.
 
     A bit is wrong when the prediction is on the other side of the
-    threshold (0.5 for probabilities, 0 for logits). Only steps with a
-    non-zero sample weight count, and the total is divided by the number of
-    sequences. Keras passes sample weights only to `weighted_metrics`, so
-    compile with `weighted_metrics=[BitErrorsPerSequence()]` and pass the
-    task's weights to `fit`; under `metrics=` every step counts.
+    threshold (0.5 for probabilities, 0 for logits). Only the steps with a
+    target count: steps whose targets are all `NO_TARGET` (0.5, what the
+    task generators put outside the output phase and on padding) are
+    skipped, and so are steps with a zero sample weight when Keras passes
+    weights (`weighted_metrics=`). So `compile(metrics=[...])` and
+    `compile(weighted_metrics=[...])` give the same figure on the tasks'
+    batches. The total is divided by the number of sequences.
 
     Args:
         from_logits: bool, predictions are logits (threshold 0).
@@ -556,9 +573,9 @@ class BitErrorsPerSequence(keras.metrics.Metric):
     Example:
 
     >>> metric = BitErrorsPerSequence()
-    >>> y_true = np.array([[[1.0, 0.0], [1.0, 1.0]]])
+    >>> y_true = np.array([[[1.0, 0.0], [0.5, 0.5]]])   # step 2: no target
     >>> y_pred = np.array([[[0.9, 0.8], [0.2, 0.7]]])
-    >>> metric.update_state(y_true, y_pred, sample_weight=np.array([[1.0, 0.0]]))
+    >>> metric.update_state(y_true, y_pred)
     >>> float(metric.result())
     1.0
     """
@@ -579,6 +596,8 @@ class BitErrorsPerSequence(keras.metrics.Metric):
             ops.not_equal(y_pred > threshold, y_true > 0.5), self.dtype
         )
         wrong = ops.sum(wrong, axis=-1)  # [batch, time]
+        has_target = ops.any(ops.not_equal(y_true, NO_TARGET), axis=-1)
+        wrong = wrong * ops.cast(has_target, self.dtype)
         if sample_weight is not None:
             weight = ops.cast(ops.convert_to_tensor(sample_weight), self.dtype)
             wrong = wrong * ops.cast(weight > 0, self.dtype)

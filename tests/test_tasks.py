@@ -51,7 +51,7 @@ def test_copy_sequences_layout():
         np.testing.assert_array_equal(x[length:, :3], 0)  # no data after it
         np.testing.assert_array_equal(y[length + 1 : 2 * length + 1], x[:length, :3])
         np.testing.assert_array_equal(w, (np.arange(11) > length) & (np.arange(11) <= 2 * length))
-        np.testing.assert_array_equal(y[w == 0], 0)
+        np.testing.assert_array_equal(y[w == 0], tasks.NO_TARGET)
 
 
 def test_copy_sequences_pad_to_and_errors():
@@ -90,6 +90,27 @@ def test_bit_errors_per_sequence_counts_only_weighted_steps():
     assert revived.from_logits is True
 
 
+def test_bit_errors_per_sequence_skips_steps_without_target():
+    y_true = np.array([[[1, 0], [0.5, 0.5], [0, 1]]], "float32")
+    y_pred = np.array([[[0, 0], [1, 0], [1, 1]]], "float32")
+    metric = tasks.BitErrorsPerSequence()
+    metric.update_state(y_true, y_pred)
+    assert float(metric.result()) == pytest.approx(2.0)  # step 2 is not counted
+    y_true[0, 1] = 0.0
+    fresh = tasks.BitErrorsPerSequence()
+    fresh.update_state(y_true, y_pred)
+    assert float(fresh.result()) == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("task", tasks.TASK_NAMES)
+def test_targets_off_the_output_phase_are_no_target(task):
+    data = tasks.AlgorithmicTask(task, 3, steps_per_epoch=2, seed=1)
+    _, targets, weights = data[0]
+    assert (weights == 0).any() and (weights > 0).any()
+    np.testing.assert_array_equal(targets[weights == 0], tasks.NO_TARGET)
+    assert set(np.unique(targets[weights > 0])) <= {0.0, 1.0}
+
+
 def test_repeat_copy_layout():
     inputs, targets, weights = tasks.repeat_copy_sequences(
         3, min_length=2, max_length=3, min_repeats=2, max_repeats=4, num_bits=3, seed=2
@@ -103,7 +124,7 @@ def test_repeat_copy_layout():
         out = y[length + 1 : length + 1 + length * repeats, :3]
         np.testing.assert_array_equal(out, np.tile(data, (repeats, 1)))
         end = length + 1 + length * repeats
-        assert y[end, 3] == 1 and y[:, 3].sum() == 1
+        assert y[end, 3] == 1 and y[w > 0, 3].sum() == 1
         assert w.sum() == length * repeats + 1 and w[end] == 1
 
 
@@ -208,3 +229,25 @@ def test_algorithmic_task_trains_with_fit_on_this_backend():
                   weighted_metrics=[tasks.BitErrorsPerSequence(from_logits=True)])
     history = model.fit(data, epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_bit_errors_under_metrics_equal_weighted_metrics_in_fit():
+    """Keras gives `metrics=` no sample weights; the figure must not change."""
+    import keras_memory as km
+
+    data = tasks.CopyTask(4, steps_per_epoch=2, max_length=4, buckets=1, seed=3)
+    keras.utils.set_random_seed(0)
+    model = km.ntm(9, memory_size=8, memory_dim=4, controller_size=8, output_size=8)
+    model.compile(
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[tasks.BitErrorsPerSequence(from_logits=True, name="plain")],
+        weighted_metrics=[tasks.BitErrorsPerSequence(from_logits=True, name="weighted")],
+    )
+    results = model.evaluate(data, verbose=0, return_dict=True)
+    assert results["plain"] == pytest.approx(results["weighted"])
+    # Counting every step instead would add the input phase's errors.
+    inputs, targets, weights = data[0]
+    every_step = tasks.BitErrorsPerSequence(from_logits=True)
+    every_step.update_state(np.where(weights[..., None] > 0, targets, 0.0),
+                            model.predict(inputs, verbose=0))
+    assert float(every_step.result()) != pytest.approx(results["plain"])
