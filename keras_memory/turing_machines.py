@@ -835,8 +835,25 @@ class NTM(keras.layers.RNN):
 
             return ops.cond(ops.any(mask_t), run, skip)
 
-        # ops.fori_loop rather than ops.scan: Keras' TensorFlow scan wants
-        # per-step outputs shaped like the carry. Outputs go to a buffer.
+        if keras.backend.backend() != "tensorflow":
+            # Per-step outputs stacked by the scan itself (jax: lax.scan).
+            def scan_step(states, inputs_t):
+                new_states, output = masked_step(states, *inputs_t)
+                return new_states, output
+
+            final_states, outputs = ops.scan(
+                scan_step,
+                list(initial_state),
+                (steps, step_masks),
+                reverse=self.go_backwards,
+            )
+            if self.go_backwards:  # in processing order, as keras.layers.RNN
+                outputs = ops.flip(outputs, axis=0)
+            outputs = ops.transpose(outputs, (1, 0, 2))
+            return outputs[:, -1], outputs, final_states
+
+        # Keras' TensorFlow scan wants per-step outputs shaped like the
+        # carry: ops.fori_loop with the outputs in a buffer instead.
         def loop_step(index, carry):
             states, outputs = carry
             time = (num_steps - 1 - index) if self.go_backwards else index

@@ -133,6 +133,27 @@ def test_masked_steps_leave_the_state_unchanged():
     np.testing.assert_array_equal(outputs[0, 3], outputs[0, 2])
 
 
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_skipping_loop_equals_keras_rnn_loop_under_a_mask(go_backwards):
+    """NTM's own masked loop (steps masked for the whole batch skipped)
+    gives what keras.layers.RNN's loop gives: outputs and final states."""
+    x = sequences(batch=2, time=6)
+    # Steps 4 and 5 are masked in every row (skipped), steps 2-3 in one row.
+    mask = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0]], bool)
+    options = dict(SMALL, output_size=I)
+    layer = km.NTM(**options, return_sequences=True, return_state=True,
+                   go_backwards=go_backwards)
+    ours = layer(x, mask=mask)
+    rnn = keras.layers.RNN(km.NTMCell(**options), return_sequences=True,
+                           return_state=True, go_backwards=go_backwards)
+    rnn.build(x.shape)
+    rnn.set_weights(layer.get_weights())
+    theirs = rnn(x, mask=mask)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert_all_close(a, b, atol=1e-6)
+
+
 def test_masking_layer_in_a_functional_model():
     inputs = keras.Input((None, I))
     outputs = km.NTM(**SMALL, return_sequences=False)(keras.layers.Masking()(inputs))
