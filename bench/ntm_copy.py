@@ -9,9 +9,10 @@ Both sides train the same model on the same task: the standard copy NTM
 sequences of lengths 1..20, each batch drawing one length.
 
 `throughput` runs, for every backend asked for (each in its own process,
-since the backend is fixed at import), at every batch size, and for both
-ways of mixing lengths (`buckets`: 4 padded lengths, 4 graphs; `masked`:
-one padded length whose padding the model masks and skips, 1 graph):
+since the backend is fixed at import), at every batch size, and for each
+way of mixing lengths asked for with `--variants` (see VARIANTS below;
+default `buckets`: 4 padded lengths, 4 graphs, and `skipping`: one length
+per batch padded to the longest, the padding masked and skipped, 1 graph):
   - warm-up: seconds until every padded length the data uses has run one
     training step (compilation included);
   - steady state: sequences per second over `--batches` training batches;
@@ -43,13 +44,29 @@ PADDING = -1.0
 # Two ways to train on a mix of lengths without one compilation per length:
 # "padded": pad every batch to the longest length, no mask (1 graph);
 # "buckets": pad each batch to the smallest of 4 lengths (4 graphs);
-# "masked": pad every batch to the longest length with -1 steps that the
-# model masks and skips (1 graph).
+# "masked": pad every batch (lengths 1..20 mixed) to the longest length with
+# -1 steps that the model masks (1 graph);
+# "skipping": one length per batch, as the baseline draws them, padded to the
+# longest length with -1 steps that the model masks and skips once every
+# sequence of the batch has ended (1 graph).
 VARIANTS = {
     "padded": dict(buckets=1, padding_value=0.0, mask_value=None),
     "buckets": dict(buckets=4, padding_value=0.0, mask_value=None),
     "masked": dict(buckets=1, padding_value=PADDING, mask_value=PADDING),
+    "skipping": dict(buckets=20, pad="longest", padding_value=PADDING,
+                     mask_value=PADDING),
 }
+
+
+def copy_task(km, batch_size, batches, seed, options):
+    return km.tasks.CopyTask(batch_size, batches, buckets=options["buckets"],
+                             pad=options.get("pad", "bucket"), seed=seed,
+                             padding_value=options["padding_value"])
+
+
+def graph_lengths(data):
+    """The padded lengths the batches of `data` come in."""
+    return data.bucket_lengths if data.pad == "bucket" else data.bucket_lengths[-1:]
 
 
 def build_model(keras, km, learning_rate, mask_value):
@@ -74,10 +91,9 @@ def worker_throughput(args):
     for batch_size, variant in [(b, v) for b in args.batch_sizes for v in args.variants]:
         options = VARIANTS[variant]
         model = build_model(keras, km, 1e-4, options["mask_value"])
-        data = km.tasks.CopyTask(batch_size, args.batches, buckets=options["buckets"],
-                                 seed=args.seed, padding_value=options["padding_value"])
+        data = copy_task(km, batch_size, args.batches, args.seed, options)
         start = time.perf_counter()
-        for length in data.bucket_lengths:  # one step per padded length
+        for length in graph_lengths(data):  # one step per padded length
             x, y, w = km.tasks.copy_sequences(batch_size, 1, (length - 1) // 2,
                                               pad_to=length, seed=0,
                                               padding_value=options["padding_value"])
@@ -92,7 +108,7 @@ def worker_throughput(args):
             "batch_size": batch_size,
             "sequences_per_s": args.batches * batch_size / seconds,
             "warmup_s": warmup,
-            "graphs": len(data.bucket_lengths),
+            "graphs": len(graph_lengths(data)),
             "finite": bool(np.isfinite(model.evaluate(data, steps=2, verbose=0)[0])),
         })
     print("RESULT " + json.dumps(results), flush=True)
@@ -107,8 +123,7 @@ def worker_converge(args):
     keras.utils.set_random_seed(args.seed)
     options = VARIANTS[args.variants[0]]
     model = build_model(keras, km, args.learning_rate, options["mask_value"])
-    data = km.tasks.CopyTask(args.batch_size, 100, buckets=options["buckets"],
-                             seed=args.seed, padding_value=options["padding_value"])
+    data = copy_task(km, args.batch_size, 100, args.seed, options)
     state = {"sequences": None, "seconds": None, "nan": 0}
 
     class Stop(keras.callbacks.Callback):
@@ -205,9 +220,9 @@ def main():
     parser.add_argument("--backends", default="jax")
     parser.add_argument("--batch-sizes", default="1,32")
     parser.add_argument("--batches", type=int, default=200)
-    parser.add_argument("--variants", default="buckets,masked",
-                        help="padded, buckets and/or masked (converge uses the first; "
-                             "try --variants padded there)")
+    parser.add_argument("--variants", default="buckets,skipping",
+                        help="padded, buckets, masked and/or skipping (converge uses "
+                             "the first; try --variants masked there)")
     parser.add_argument("--baseline", default=str(DEFAULT_BASELINE))
     parser.add_argument("--seed", type=int, default=10)
     parser.add_argument("--seeds", default="0,1,2")
@@ -221,6 +236,9 @@ def main():
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     args.seeds = [int(s) for s in args.seeds.split(",")]
     args.variants = args.variants.split(",")
+    unknown = sorted(set(args.variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown --variants {unknown}; choose from {sorted(VARIANTS)}")
     if args.worker:
         {"throughput": worker_throughput, "converge": worker_converge}[args.mode](args)
     else:

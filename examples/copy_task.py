@@ -89,7 +89,7 @@ def main(argv=None):
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=10.0),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
-        weighted_metrics=[BitErrorsPerSequence(from_logits=True)],
+        metrics=[BitErrorsPerSequence(from_logits=True)],  # output phase only
     )
     curve = []
 

@@ -453,9 +453,18 @@ class AlgorithmicTask(keras.utils.PyDataset):
             `"priority_sort"`.
         batch_size: int >= 1.
         steps_per_epoch: int >= 1, batches per epoch (`len(dataset)`).
-        buckets: int >= 1, padded lengths to use, evenly spaced up to the
-            longest sequence the options allow. 1 pads every batch to the
-            maximum.
+        buckets: int >= 1, groups of sizes: each batch draws its sizes from
+            one group and is padded to the group's length, evenly spaced up
+            to the longest sequence the options allow. 1 pads every batch to
+            the maximum.
+        pad: `"bucket"` (default): pad each batch to its bucket's length
+            (one compiled graph per bucket); `"longest"`: pad every batch
+            to the longest bucket length (one graph for all). With
+            `padding_value=-1.0` and a masked model (`ntm(...,
+            mask_value=-1.0)`), `NTM` skips the steps where every sequence
+            of the batch has ended, so a batch still costs its own length:
+            e.g. `buckets=20, pad="longest"` gives one copy length per
+            batch, one graph.
         seed: int or `None`. Batch `i` of epoch `e` is the same for the
             same seed, whatever order the batches are asked in. Batches 0
             and 1 of each epoch use the longest and the shortest bucket
@@ -467,13 +476,15 @@ class AlgorithmicTask(keras.utils.PyDataset):
     """
 
     def __init__(self, task, batch_size, steps_per_epoch, buckets=4, seed=None,
-                 workers=1, use_multiprocessing=False, max_queue_size=10, **options):
+                 pad="bucket", workers=1, use_multiprocessing=False,
+                 max_queue_size=10, **options):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
                          max_queue_size=max_queue_size)
         self.task = check.choice("task", task, TASK_NAMES)
         self.batch_size = check.positive_int("batch_size", batch_size)
         self.steps_per_epoch = check.positive_int("steps_per_epoch", steps_per_epoch)
         buckets = check.positive_int("buckets", buckets)
+        self.pad = check.choice("pad", pad, ("bucket", "longest"))
         self._generate, steps, size_keys, self._narrow, defaults = _TASKS[task]
         self.options = {**defaults, **options}
         self._generate(1, seed=0, **self.options)  # validates the options now
@@ -525,6 +536,8 @@ class AlgorithmicTask(keras.utils.PyDataset):
                     break
                 options = self._narrow(rng, self.options)
         pad_to = self.padded_length(self._steps(**options))
+        if self.pad == "longest":
+            pad_to = self.bucket_lengths[-1]
         return self._generate(self.batch_size, pad_to=pad_to, seed=rng, **options)
 
     def _mixed_sizes(self, rng, wanted=None):

@@ -112,6 +112,8 @@ CASES = [
      ValueError, ["min_length=5", "max_length=3"]),
     ("unknown task", lambda: tasks.AlgorithmicTask("sorting", 2, 1), ValueError,
      ["task='sorting'"]),
+    ("unknown padding mode", lambda: tasks.AlgorithmicTask("copy", 2, 1, pad="max"),
+     ValueError, ["pad='max'"]),
     # bAbI loader
     ("babi task 21", lambda: babi.task_file(".", 21), ValueError, ["task=21"]),
     ("babi split", lambda: babi.task_file(".", 1, "dev"), ValueError, ["split='dev'"]),

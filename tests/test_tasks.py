@@ -213,6 +213,21 @@ def test_padding_value_fills_only_the_steps_after_each_example(task):
     assert np.all((inputs == -1.0).all(-1) | ~(inputs == -1.0).any(-1))
 
 
+def test_pad_longest_gives_one_shape_and_one_length_per_batch():
+    data = tasks.CopyTask(4, steps_per_epoch=30, buckets=20, pad="longest",
+                          padding_value=-1.0, seed=2)
+    lengths = set()
+    for index in range(30):
+        inputs, _, weights = data[index]
+        assert inputs.shape[1] == 41 == data.bucket_lengths[-1]
+        per_row = weights.sum(axis=1)
+        assert np.all(per_row == per_row[0])  # one copy length in the batch
+        lengths.add(int(per_row[0]))
+        ended = (inputs == -1.0).all(-1)
+        np.testing.assert_array_equal(ended.sum(1), 41 - (2 * per_row + 1))
+    assert len(lengths) > 10  # and lengths vary from batch to batch
+
+
 def test_first_two_batches_span_the_longest_and_shortest_bucket():
     data = tasks.CopyTask(2, steps_per_epoch=5, buckets=4, seed=9)
     assert data[0][0].shape[1] == data.bucket_lengths[-1]
