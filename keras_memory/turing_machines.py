@@ -340,6 +340,13 @@ class NTMCell(keras.layers.Layer):
         kernel_initializer, kernel_regularizer: for every projection (the
             controller keeps Keras' defaults).
         seed: int or `None`, for `memory_init="random"`.
+        remat: recompute each step's intermediates in the backward pass
+            (`keras.remat`) instead of storing them. `None` (default): on
+            the jax backend only, where it trains the standard copy NTM
+            about 1.8x faster on CPU (XLA writes and reads far less memory
+            per step); `True` / `False` to choose. Not applied on
+            tensorflow, whose `tf.recompute_grad` cannot run inside the RNN
+            loop. Outputs and gradients are the same either way.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -380,9 +387,15 @@ class NTMCell(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         kernel_regularizer=None,
         seed=None,
+        remat=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if remat not in (None, True, False):
+            raise ValueError(
+                f"`remat` must be None, True or False, received remat={remat!r}."
+            )
+        self.remat = remat
         self.memory_size = check.positive_int("memory_size", memory_size)
         self.memory_dim = check.positive_int("memory_dim", memory_dim)
         self.controller_size = check.positive_int("controller_size", controller_size)
@@ -587,10 +600,24 @@ class NTMCell(keras.layers.Layer):
 
     # -- step ---------------------------------------------------------------------
 
+    def _remat_enabled(self):
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            return False
+        return backend == "jax" if self.remat is None else self.remat
+
     def call(self, inputs, states, training=None):
         shape = check.shape_of("inputs", inputs)
         check.rank("inputs", shape, 2, "([batch, input_size]) per step")
         check.dim("inputs", shape, -1, self.input_size, "input_size")
+        if self._remat_enabled():
+            step = keras.remat(
+                lambda x, *flat: self._step(x, list(flat), training)
+            )
+            return step(inputs, *states)
+        return self._step(inputs, states, training)
+
+    def _step(self, inputs, states, training):
         state = self.unpack_state(states)
         previous_reads = ops.reshape(
             state.reads, (-1, self.reads_count * self.memory_dim)
@@ -670,6 +697,7 @@ class NTMCell(keras.layers.Layer):
                     self.kernel_regularizer, keras.regularizers
                 ),
                 "seed": self.seed,
+                "remat": self.remat,
             }
         )
         return config
@@ -692,6 +720,7 @@ _CELL_ARGUMENTS = (
     "kernel_initializer",
     "kernel_regularizer",
     "seed",
+    "remat",
 )
 
 
@@ -708,7 +737,8 @@ class NTM(keras.layers.RNN):
         memory_size, memory_dim, controller_size, num_heads, output_size,
             controller, shift_range, memory_init, output_activation,
             num_read_heads, num_write_heads, key_activation, add_activation,
-            kernel_initializer, kernel_regularizer, seed: see `NTMCell`.
+            kernel_initializer, kernel_regularizer, seed, remat: see
+            `NTMCell`.
         return_sequences: bool, return the output of every step
             `[batch, time, output_size]` instead of the last
             `[batch, output_size]`. Default `False`, as for `keras.layers.LSTM`.
@@ -752,6 +782,7 @@ class NTM(keras.layers.RNN):
         kernel_initializer="glorot_uniform",
         kernel_regularizer=None,
         seed=None,
+        remat=None,
         return_sequences=False,
         return_state=False,
         go_backwards=False,
@@ -777,6 +808,7 @@ class NTM(keras.layers.RNN):
             kernel_initializer=kernel_initializer,
             kernel_regularizer=kernel_regularizer,
             seed=seed,
+            remat=remat,
             dtype=kwargs.get("dtype"),
             trainable=kwargs.get("trainable", True),
             name="ntm_cell",

@@ -106,6 +106,7 @@ CASES = [
      ValueError, ["shift_range=3", "memory_size=4"]),
     ("even shift width", lambda: addressing.circular_shift(f32(2, 5), f32(2, 4)), ValueError,
      ["odd", "4"]),
+    ("ntm remat not a bool", lambda: km.NTMCell(remat="yes"), ValueError, ["remat='yes'"]),
     # Task generators
     ("copy batch_size 0", lambda: tasks.copy_sequences(0), ValueError, ["batch_size=0"]),
     ("copy min above max", lambda: tasks.copy_sequences(2, min_length=5, max_length=3),

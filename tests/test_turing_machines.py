@@ -330,6 +330,36 @@ def test_training_on_masked_padding_equals_training_on_unpadded_batches():
     assert moved
 
 
+@pytest.mark.parametrize("mask_value", [None, -1.0])
+def test_remat_trains_to_the_same_weights(mask_value):
+    """keras.remat (default on jax) recomputes the step; nothing else changes."""
+    from keras_memory import tasks
+
+    def trained(remat):
+        keras.utils.set_random_seed(4)
+        model = km.ntm(9, **SMALL, output_size=8, mask_value=mask_value, remat=remat)
+        model.compile(optimizer=keras.optimizers.SGD(0.5),
+                      loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        for seed in (0, 1):
+            x, y, w = tasks.copy_sequences(4, 1, 3, pad_to=9, seed=seed,
+                                           padding_value=-1.0 if mask_value else 0.0)
+            model.train_on_batch(x, y, sample_weight=w)
+        return model
+
+    stored, recomputed = trained(False), trained(True)
+    assert recomputed.get_layer("ntm_layer").cell.remat is True
+    for a, b in zip(stored.weights, recomputed.weights):
+        np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b),
+                                   atol=1e-5)
+
+
+def test_remat_is_in_the_config():
+    layer = km.NTM(**SMALL, remat=False)
+    assert layer.get_config()["remat"] is False
+    assert km.NTM.from_config(layer.get_config()).cell.remat is False
+    assert km.NTM(**SMALL).cell.remat is None
+
+
 def test_builder_mask_value_skips_padded_steps():
     model = km.ntm(I, **SMALL, mask_value=-1.0)
     x = sequences(batch=2, time=4)
