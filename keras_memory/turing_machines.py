@@ -637,21 +637,41 @@ class NTMCell(keras.layers.Layer):
         ) + ops.concatenate([head.bias for head in heads], axis=0)
         boundaries = list(itertools.accumulate(h.projection_size for h in heads))
         pieces = ops.split(projected, boundaries[:-1], axis=-1)
-        reads, read_weights = [], []
-        for index, head in enumerate(self.read_heads):
-            read, weights = head.apply_projection(
-                pieces[index], state.memory, state.read_weights[:, index]
-            )
-            reads.append(read)
-            read_weights.append(weights)
-        memory, write_weights = state.memory, []
-        for index, head in enumerate(self.write_heads):
-            memory, weights = head.apply_projection(
+        # The read heads and the first write head address the same memory:
+        # one addressing call with a head axis serves them all (fewer,
+        # larger ops). Later write heads see the memory the previous one
+        # left, so they address one at a time.
+        first = self.reads_count + 1
+        params = [head._activate(piece) for head, piece in zip(heads, pieces[:first])]
+
+        def stacked(name):
+            return ops.stack([p[name] for p in params], axis=1)
+
+        weights = addressing.address(
+            stacked("key"),
+            stacked("beta"),
+            stacked("gate"),
+            stacked("shift_weights"),
+            stacked("gamma"),
+            ops.concatenate([state.read_weights, state.write_weights[:, :1]], axis=1),
+            state.memory,
+        )
+        read_weights = weights[:, : self.reads_count]
+        reads = addressing.read(state.memory, read_weights)  # [batch, R, M]
+        erase_raw, add_raw = params[-1]["extra"]
+        memory = addressing.write(
+            state.memory,
+            weights[:, -1],
+            ops.sigmoid(erase_raw),
+            self.write_heads[0].add_activation(add_raw),
+        )
+        write_weights = [weights[:, -1]]
+        for index, head in enumerate(self.write_heads[1:], start=1):
+            memory, head_weights = head.apply_projection(
                 pieces[self.reads_count + index], memory, state.write_weights[:, index]
             )
-            write_weights.append(weights)
+            write_weights.append(head_weights)
 
-        reads = ops.stack(reads, axis=1)
         output = self.output_projection(
             ops.concatenate(
                 [hidden, ops.reshape(reads, (-1, self.reads_count * self.memory_dim))],
@@ -662,7 +682,7 @@ class NTMCell(keras.layers.Layer):
             output=output,
             controller=list(controller_state),
             reads=reads,
-            read_weights=ops.stack(read_weights, axis=1),
+            read_weights=read_weights,
             write_weights=ops.stack(write_weights, axis=1),
             memory=memory,
         )

@@ -111,6 +111,40 @@ def test_memory_init_weight(memory_init, trainable):
     np.testing.assert_array_equal(memory[0], memory[1])
 
 
+def test_cell_step_equals_its_heads_applied_one_by_one():
+    """The cell addresses reads and the first write in one batched call;
+    it must equal calling each head layer in turn (reads on the old
+    memory, each write on the memory the previous write left)."""
+    cell = km.NTMCell(**SMALL, num_read_heads=2, num_write_heads=2, output_size=3)
+    x = sequences(batch=2, time=2)
+    cell.build(x[:, 0].shape)
+    _, states = cell(x[:, 0], cell.get_initial_state(batch_size=2))
+    output, new_states = cell(x[:, 1], states)
+
+    old = cell.unpack_state(states)
+    controller_input = ops.concatenate(
+        [x[:, 1], ops.reshape(old.reads, (2, -1))], axis=-1
+    )
+    hidden, _ = cell.controller(controller_input, old.controller)
+    reads, read_weights, write_weights = [], [], []
+    for index, head in enumerate(cell.read_heads):
+        read, weights = head([hidden, old.memory, old.read_weights[:, index]])
+        reads.append(read)
+        read_weights.append(weights)
+    memory = old.memory
+    for index, head in enumerate(cell.write_heads):
+        memory, weights = head([hidden, memory, old.write_weights[:, index]])
+        write_weights.append(weights)
+    expected_output = cell.output_projection(ops.concatenate([hidden, *reads], axis=-1))
+
+    new = cell.unpack_state(new_states)
+    assert_all_close(output, expected_output, atol=1e-6)
+    assert_all_close(new.reads, ops.stack(reads, axis=1), atol=1e-6)
+    assert_all_close(new.read_weights, ops.stack(read_weights, axis=1), atol=1e-6)
+    assert_all_close(new.write_weights, ops.stack(write_weights, axis=1), atol=1e-6)
+    assert_all_close(new.memory, memory, atol=1e-6)
+
+
 def test_batch_of_four_equals_four_batches_of_one():
     keras.utils.set_random_seed(0)
     layer = km.NTM(**SMALL, return_sequences=True)
