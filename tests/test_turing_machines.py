@@ -394,6 +394,16 @@ def test_remat_is_in_the_config():
     assert km.NTM(**SMALL).cell.remat is None
 
 
+def test_automatic_remat_only_on_jax_for_large_batches_of_memory():
+    cell = km.NTMCell(memory_size=128, memory_dim=20)
+    on_jax = keras.backend.backend() == "jax"
+    assert cell._remat_enabled(32) is on_jax  # 32 * 128 * 20 >= 65536
+    assert cell._remat_enabled(16) is False
+    assert cell._remat_enabled(None) is False
+    forced = km.NTMCell(memory_size=128, memory_dim=20, remat=True)
+    assert forced._remat_enabled(1) is (keras.backend.backend() != "tensorflow")
+
+
 def test_builder_mask_value_skips_padded_steps():
     model = km.ntm(I, **SMALL, mask_value=-1.0)
     x = sequences(batch=2, time=4)
