@@ -401,7 +401,7 @@ class NTMCell(keras.layers.Layer):
             raise ValueError(
                 f"`remat` must be None, True or False, received remat={remat!r}."
             )
-        self.remat = remat
+        self.remat = None if remat is None else bool(remat)
         self.memory_size = check.positive_int("memory_size", memory_size)
         self.memory_dim = check.positive_int("memory_dim", memory_dim)
         self.controller_size = check.positive_int("controller_size", controller_size)
