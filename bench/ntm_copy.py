@@ -41,7 +41,7 @@ MODEL = dict(memory_size=128, memory_dim=20, controller_size=100, num_heads=1)
 PADDING = -1.0
 
 
-# Two ways to train on a mix of lengths without one compilation per length:
+# Ways to train on a mix of lengths without one compilation per length:
 # "padded": pad every batch to the longest length, no mask (1 graph);
 # "buckets": pad each batch to the smallest of 4 lengths (4 graphs);
 # "masked": pad every batch (lengths 1..20 mixed) to the longest length with
@@ -222,7 +222,7 @@ def main():
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--variants", default="buckets,skipping",
                         help="padded, buckets, masked and/or skipping (converge uses "
-                             "the first; try --variants masked there)")
+                             "the first; the figures in bench/README.md use padded)")
     parser.add_argument("--baseline", default=str(DEFAULT_BASELINE))
     parser.add_argument("--seed", type=int, default=10)
     parser.add_argument("--seeds", default="0,1,2")

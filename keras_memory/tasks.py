@@ -462,9 +462,9 @@ class AlgorithmicTask(keras.utils.PyDataset):
             to the longest bucket length (one graph for all). With
             `padding_value=-1.0` and a masked model (`ntm(...,
             mask_value=-1.0)`), `NTM` skips the steps where every sequence
-            of the batch has ended, so a batch still costs its own length:
-            e.g. `buckets=20, pad="longest"` gives one copy length per
-            batch, one graph.
+            of the batch has ended (fully in the forward pass, in part in
+            the gradient): e.g. `buckets=20, pad="longest"` gives one copy
+            length per batch, one graph.
         seed: int or `None`. Batch `i` of epoch `e` is the same for the
             same seed, whatever order the batches are asked in. Batches 0
             and 1 of each epoch use the longest and the shortest bucket

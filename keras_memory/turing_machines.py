@@ -294,11 +294,14 @@ class NTMWriteHead(_NTMHead):
     def apply_projection(self, projected, memory, previous_weights):
         """Like `call`, from an already computed `controller_output @ kernel + bias`."""
         weights, params = self._address(projected, memory, previous_weights)
+        return self._write(params, memory, weights), weights
+
+    def _write(self, params, memory, weights):
+        """Erase and add at `weights`, with this head's activated `params`."""
         erase_raw, add_raw = params["extra"]
-        new_memory = addressing.write(
+        return addressing.write(
             memory, weights, ops.sigmoid(erase_raw), self.add_activation(add_raw)
         )
-        return new_memory, weights
 
     def _first_output_shape(self, controller_shape, memory_shape):
         return tuple(memory_shape)
@@ -674,13 +677,7 @@ class NTMCell(keras.layers.Layer):
         )
         read_weights = weights[:, : self.reads_count]
         reads = addressing.read(state.memory, read_weights)  # [batch, R, M]
-        erase_raw, add_raw = params[-1]["extra"]
-        memory = addressing.write(
-            state.memory,
-            weights[:, -1],
-            ops.sigmoid(erase_raw),
-            self.write_heads[0].add_activation(add_raw),
-        )
+        memory = self.write_heads[0]._write(params[-1], state.memory, weights[:, -1])
         write_weights = [weights[:, -1]]
         for index, head in enumerate(self.write_heads[1:], start=1):
             memory, head_weights = head.apply_projection(
@@ -875,7 +872,9 @@ class NTM(keras.layers.RNN):
         where the mask says so. Here a step runs under `ops.cond` only when
         some sequence in the batch is unmasked at it, with the same result,
         so a batch padded to a long fixed length (one compiled graph) costs
-        what its real length does.
+        about its real length in the forward pass. In training, a skipped
+        step still costs a good part of a step in the gradient (on jax the
+        scan stores its residuals either way; see bench/README.md).
         """
         if mask is None or self.unroll:
             return super().inner_loop(sequences, initial_state, mask, training)
