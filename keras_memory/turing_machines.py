@@ -10,7 +10,6 @@
 """
 
 import collections
-import itertools
 
 import keras
 from keras import ops
@@ -54,6 +53,19 @@ NTMState.__doc__ = """The parts of an `NTMCell` state, with named fields.
 `keras.layers.RNN` expects); `NTMCell.unpack_state` and
 `NTMCell.pack_state` convert between the two.
 """
+
+
+def split_last(tensor, sizes):
+    """`[tensor[..., :sizes[0]], the next sizes[1] columns, ...]`.
+
+    Plain slices rather than `ops.split`: the same on every backend, and
+    cheaper on torch, which pays per call.
+    """
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(tensor[..., start : start + size])
+        start += size
+    return pieces
 
 
 def _check_shift_range(shift_range, memory_size):
@@ -147,11 +159,7 @@ class _NTMHead(keras.layers.Layer):
 
     def _activate(self, projected):
         """Splits a projection into parameters, each through its activation."""
-        boundaries, total = [], 0
-        for size in self._split_sizes[:-1]:
-            total += size
-            boundaries.append(total)
-        raw = ops.split(projected, boundaries, axis=-1)
+        raw = split_last(projected, self._split_sizes)
         key = ops.tanh(raw[0]) if self.key_activation == "tanh" else raw[0]
         return {
             "key": key,
@@ -637,25 +645,34 @@ class NTMCell(keras.layers.Layer):
         return self._step(inputs, states, training)
 
     def _step(self, inputs, states, training):
-        state = self.unpack_state(states)
+        output, state = self.step_state(inputs, self.unpack_state(states), training)
+        return output, self.pack_state(state)
+
+    def step_state(self, inputs, state, training=None):
+        """One step on an `NTMState` (no flat packing): `(output, NTMState)`.
+
+        What `call` does between `unpack_state` and `pack_state`; `NTM`'s
+        eager loop (torch) carries the `NTMState` from step to step with it.
+        """
         previous_reads = ops.reshape(
             state.reads, (-1, self.reads_count * self.memory_dim)
         )
         controller_input = ops.concatenate([inputs, previous_reads], axis=-1)
         if self.controller_type == "lstm":
-            hidden, controller_state = self.controller(
+            # `.call`, not `__call__`: this cell's own call already set the
+            # dtype scope, and torch pays for every layer call at every step.
+            hidden, controller_state = self.controller.call(
                 controller_input, state.controller, training=training
             )
         else:
-            hidden, controller_state = self.controller(controller_input), []
+            hidden, controller_state = self.controller.call(controller_input), []
 
         # One matrix product gives every head its parameters.
         heads = self.read_heads + self.write_heads
         projected = ops.matmul(
             hidden, ops.concatenate([head.kernel for head in heads], axis=1)
         ) + ops.concatenate([head.bias for head in heads], axis=0)
-        boundaries = list(itertools.accumulate(h.projection_size for h in heads))
-        pieces = ops.split(projected, boundaries[:-1], axis=-1)
+        pieces = split_last(projected, [head.projection_size for head in heads])
         # The read heads and the first write head address the same memory:
         # one addressing call with a head axis serves them all (fewer,
         # larger ops). Later write heads see the memory the previous one
@@ -685,7 +702,7 @@ class NTMCell(keras.layers.Layer):
             )
             write_weights.append(head_weights)
 
-        output = self.output_projection(
+        output = self.output_projection.call(
             ops.concatenate(
                 [hidden, ops.reshape(reads, (-1, self.reads_count * self.memory_dim))],
                 axis=-1,
@@ -699,7 +716,7 @@ class NTMCell(keras.layers.Layer):
             write_weights=ops.stack(write_weights, axis=1),
             memory=memory,
         )
-        return output, self.pack_state(new_state)
+        return output, new_state
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.requested_output_size or input_shape[-1])
@@ -876,6 +893,8 @@ class NTM(keras.layers.RNN):
         step still costs a good part of a step in the gradient (on jax the
         scan stores its residuals either way; see bench/README.md).
         """
+        if mask is None and not self.unroll and keras.backend.backend() == "torch":
+            return self._eager_loop(sequences, initial_state, training)
         if mask is None or self.unroll:
             return super().inner_loop(sequences, initial_state, mask, training)
         if isinstance(mask, (list, tuple)):
@@ -942,6 +961,32 @@ class NTM(keras.layers.RNN):
         )
         outputs = ops.transpose(outputs, (1, 0, 2))
         return outputs[:, -1], outputs, final_states
+
+    def _eager_loop(self, sequences, initial_state, training):
+        """A plain Python loop over time, for torch (eager, pays per call).
+
+        The same steps as `keras.layers.RNN`'s loop without its per-step
+        bookkeeping (state flattening, tree handling, mask checks); the
+        state stays an `NTMState` between steps.
+        """
+        cell = self.cell
+        num_steps = sequences.shape[1]
+        order = range(num_steps - 1, -1, -1) if self.go_backwards else range(num_steps)
+        outputs = []
+        if cell._remat_enabled(sequences.shape[0]):
+            states = list(initial_state)
+            for time in order:
+                output, states = cell(sequences[:, time], states, training=training)
+                outputs.append(output)
+        else:
+            # NTM's own __call__ has set the dtype scope the cell would set.
+            state = cell.unpack_state(initial_state)
+            for time in order:
+                output, state = cell.step_state(sequences[:, time], state, training)
+                outputs.append(output)
+            states = cell.pack_state(state)
+        outputs = ops.stack(outputs, axis=1)
+        return outputs[:, -1], outputs, states
 
     def reset_state(self):
         """Stateful layers restart from the cell's initial state, not zeros."""

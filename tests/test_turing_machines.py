@@ -188,6 +188,37 @@ def test_skipping_loop_equals_keras_rnn_loop_under_a_mask(go_backwards):
         assert_all_close(a, b, atol=1e-6)
 
 
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_ntm_loop_equals_keras_rnn_loop_without_mask(go_backwards):
+    """NTM's own unmasked loop (a Python loop on torch that carries the
+    state unpacked) gives keras.layers.RNN's outputs, final states and, after
+    one training step, the same weights."""
+    x = sequences(batch=2, time=5)
+    y = np.tanh(sequences(batch=2, time=5))
+    options = dict(SMALL, output_size=I)
+    models = []
+    for layer in (km.NTM(**options, return_sequences=True, return_state=True,
+                         go_backwards=go_backwards),
+                  keras.layers.RNN(km.NTMCell(**options), return_sequences=True,
+                                   return_state=True, go_backwards=go_backwards)):
+        layer.build(x.shape)
+        if models:
+            layer.set_weights(models[0].layers[-1].get_weights())
+        inputs = keras.Input((5, I))
+        outputs = layer(inputs)
+        model = keras.Model(inputs, outputs[0])
+        model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+        models.append(model)
+    ours, theirs = (m.layers[-1](x) for m in models)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert_all_close(a, b, atol=1e-6)
+    for model in models:
+        model.train_on_batch(x, y)
+    for a, b in zip(*(m.layers[-1].get_weights() for m in models)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
 def test_masking_layer_in_a_functional_model():
     inputs = keras.Input((None, I))
     outputs = km.NTM(**SMALL, return_sequences=False)(keras.layers.Masking()(inputs))
