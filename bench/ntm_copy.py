@@ -1,7 +1,7 @@
 """Copy-task NTM benchmark: keras-memory against a hand-written JAX NTM.
 
     python bench/ntm_copy.py                          # throughput, jax
-    python bench/ntm_copy.py --backends jax,torch,tensorflow
+    python bench/ntm_copy.py --backends jax,torch,tensorflow,tensorflow-xla
     python bench/ntm_copy.py --mode converge --seeds 0,1,2
 
 Both sides train the same model on the same task: the standard copy NTM
@@ -9,10 +9,12 @@ Both sides train the same model on the same task: the standard copy NTM
 sequences of lengths 1..20, each batch drawing one length.
 
 `throughput` runs, for every backend asked for (each in its own process,
-since the backend is fixed at import), at every batch size, and for each
-way of mixing lengths asked for with `--variants` (see VARIANTS below;
-default `buckets`: 4 padded lengths, 4 graphs, and `skipping`: one length
-per batch padded to the longest, the padding masked and skipped, 1 graph):
+since the backend is fixed at import; `tensorflow-xla` is tensorflow with
+`compile(jit_compile=True)`, which Keras leaves off on CPU-only machines),
+at every batch size, and for each way of mixing lengths asked for with
+`--variants` (see VARIANTS below; default `buckets`: 4 padded lengths, 4
+graphs, and `skipping`: one length per batch padded to the longest, the
+padding masked and skipped, 1 graph):
   - warm-up: seconds until every padded length the data uses has run one
     training step (compilation included);
   - steady state: sequences per second over `--batches` training batches;
@@ -75,6 +77,9 @@ def build_model(keras, km, learning_rate, mask_value):
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=10.0),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         weighted_metrics=[km.tasks.BitErrorsPerSequence(from_logits=True)],
+        # Keras turns XLA off for tensorflow on CPU-only machines ("auto");
+        # the tensorflow-xla rows turn it on.
+        jit_compile=True if os.environ.get("BENCH_XLA") == "1" else "auto",
     )
     return model
 
@@ -86,6 +91,17 @@ def worker_throughput(args):
 
     import keras_memory as km
 
+    class Batches(keras.utils.PyDataset):
+        def __init__(self, batches):
+            super().__init__()
+            self.batches = batches
+
+        def __len__(self):
+            return len(self.batches)
+
+        def __getitem__(self, index):
+            return self.batches[index]
+
     keras.utils.set_random_seed(args.seed)
     results = []
     for batch_size, variant in [(b, v) for b in args.batch_sizes for v in args.variants]:
@@ -93,17 +109,20 @@ def worker_throughput(args):
         model = build_model(keras, km, 1e-4, options["mask_value"])
         data = copy_task(km, batch_size, args.batches, args.seed, options)
         start = time.perf_counter()
-        for length in graph_lengths(data):  # one step per padded length
-            x, y, w = km.tasks.copy_sequences(batch_size, 1, (length - 1) // 2,
-                                              pad_to=length, seed=0,
-                                              padding_value=options["padding_value"])
-            model.train_on_batch(x, y, sample_weight=w)
+        # One fit step per padded length, through fit as the timed run below
+        # (on tensorflow, train_on_batch would trace and compile apart).
+        lengths = sorted(graph_lengths(data), reverse=True)
+        model.fit(Batches([
+            km.tasks.copy_sequences(batch_size, 1, (length - 1) // 2, pad_to=length,
+                                    seed=0, padding_value=options["padding_value"])
+            for length in lengths[:1] + lengths[:0:-1]  # longest, then shortest up
+        ]), epochs=1, verbose=0)
         warmup = time.perf_counter() - start
         start = time.perf_counter()
         model.fit(data, epochs=1, verbose=0)
         seconds = time.perf_counter() - start
         results.append({
-            "backend": keras.backend.backend(),
+            "backend": keras.backend.backend() + ("-xla" if os.environ.get("BENCH_XLA") == "1" else ""),
             "variant": variant,
             "batch_size": batch_size,
             "sequences_per_s": args.batches * batch_size / seconds,
@@ -149,7 +168,9 @@ def worker_converge(args):
 
 
 def run_child(args, backend, extra):
-    env = dict(os.environ, KERAS_BACKEND=backend)
+    # "tensorflow-xla": tensorflow with compile(jit_compile=True).
+    env = dict(os.environ, KERAS_BACKEND=backend.removesuffix("-xla"),
+               BENCH_XLA="1" if backend.endswith("-xla") else "0")
     command = [sys.executable, __file__, "--worker", *extra]
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
@@ -182,12 +203,12 @@ def throughput(args):
             baseline[batch_size] = run_baseline(args.baseline, args.batches, batch_size, args.seed)
     print(f"\ncopy NTM, lengths 1..20, {args.batches} batches, {os.cpu_count()} CPUs, "
           f"{time.strftime('%Y-%m-%d')}")
-    print(f"{'backend':<11} {'variant':<8} {'batch':>5} {'seq/s':>9} {'base seq/s':>10} "
+    print(f"{'backend':<14} {'variant':<8} {'batch':>5} {'seq/s':>9} {'base seq/s':>10} "
           f"{'ratio':>6} {'warm-up s':>9} {'base warm-up s':>14} {'graphs':>6}")
     for row in rows:
         base = baseline.get(row["batch_size"])
         ratio = f"{row['sequences_per_s'] / base['sequences_per_s']:.2f}" if base else "-"
-        print(f"{row['backend']:<11} {row['variant']:<8} {row['batch_size']:>5} "
+        print(f"{row['backend']:<14} {row['variant']:<8} {row['batch_size']:>5} "
               f"{row['sequences_per_s']:>9.1f} "
               f"{base['sequences_per_s'] if base else float('nan'):>10.1f} {ratio:>6} "
               f"{row['warmup_s']:>9.1f} {base['warmup_s'] if base else float('nan'):>14.1f} "
@@ -217,7 +238,9 @@ def converge(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=["throughput", "converge"], default="throughput")
-    parser.add_argument("--backends", default="jax")
+    parser.add_argument("--backends", default="jax",
+                        help="comma-separated: jax, torch, tensorflow, tensorflow-xla "
+                             "(tensorflow with compile(jit_compile=True))")
     parser.add_argument("--batch-sizes", default="1,32")
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--variants", default="buckets,skipping",

@@ -449,3 +449,29 @@ def test_cell_rejects_inputs_of_another_size():
     states = cell.get_initial_state(batch_size=2)
     with pytest.raises(ValueError, match="`inputs` must have input_size 4"):
         cell(np.ones((2, I + 1), "float32"), states)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "torch",
+    reason="jit_compile=True means torch.compile on torch, which the NTM's "
+    "Python loop does not suit (README: Performance)",
+)
+@pytest.mark.parametrize("masked", [False, True])
+def test_xla_compiled_training_equals_default(masked):
+    """compile(jit_compile=True): XLA on tensorflow, where Keras leaves it off
+    on CPU; on jax it is the default. Same loss and weights either way."""
+    x = sequences(batch=4, time=6)
+    if masked:
+        x[1, 4:] = -1.0
+    y = (x > 0).astype("float32")
+    runs = []
+    for jit_compile in (False, True):
+        keras.utils.set_random_seed(3)
+        model = km.ntm(I, **SMALL, mask_value=-1.0 if masked else None)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=jit_compile,
+                      loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        losses = [float(model.train_on_batch(x, y)) for _ in range(2)]
+        runs.append((losses, model.get_weights()))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_allclose(a, b, atol=1e-5)
