@@ -90,6 +90,9 @@ def main(argv=None):
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=10.0),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         metrics=[BitErrorsPerSequence(from_logits=True)],  # output phase only
+        # Keras leaves XLA off for tensorflow on CPU-only machines; for the
+        # NTM it trains about 2x faster (README: Performance).
+        jit_compile=True if keras.backend.backend() == "tensorflow" else "auto",
     )
     curve = []
 
