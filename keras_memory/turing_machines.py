@@ -889,15 +889,18 @@ class NTM(keras.layers.RNN):
         self.state_size = list(self.cell.state_size)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        """With a mask, steps masked for the whole batch cost nothing.
+        """Keras' RNN loop, or one of NTM's own where they are faster.
 
-        Keras' RNN loop computes every step and then keeps the old state
-        where the mask says so. Here a step runs under `ops.cond` only when
-        some sequence in the batch is unmasked at it, with the same result,
-        so a batch padded to a long fixed length (one compiled graph) costs
-        about its real length in the forward pass. In training, a skipped
-        step still costs a good part of a step in the gradient (on jax the
-        scan stores its residuals either way; see bench/README.md).
+        On torch: `_eager_loop` (a Python loop over `NTMState`s, unless the
+        cell rematerialises). Elsewhere, without a mask: Keras' loop. With a
+        mask, steps masked for the whole batch cost nothing in the forward
+        pass: Keras' RNN loop computes every step and then keeps the old
+        state where the mask says so; here a step runs under `ops.cond` only
+        when some sequence in the batch is unmasked at it, with the same
+        result, so a batch padded to a long fixed length (one compiled
+        graph) costs about its real length. In training, a skipped step
+        still costs a good part of a step in the gradient (on jax the scan
+        stores its residuals either way; see bench/README.md).
         """
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
