@@ -41,6 +41,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_BASELINE = HERE.parents[1] / "shared" / "baselines" / "ref_jax_ntm.py"
 MODEL = dict(memory_size=128, memory_dim=20, controller_size=100, num_heads=1)
 PADDING = -1.0
+# Set by run_child for "tensorflow-xla": compile(jit_compile=True).
+XLA = os.environ.get("BENCH_XLA") == "1"
 
 
 # Ways to train on a mix of lengths without one compilation per length:
@@ -79,7 +81,7 @@ def build_model(keras, km, learning_rate, mask_value):
         weighted_metrics=[km.tasks.BitErrorsPerSequence(from_logits=True)],
         # Keras turns XLA off for tensorflow on CPU-only machines ("auto");
         # the tensorflow-xla rows turn it on.
-        jit_compile=True if os.environ.get("BENCH_XLA") == "1" else "auto",
+        jit_compile=True if XLA else "auto",
     )
     return model
 
@@ -122,7 +124,7 @@ def worker_throughput(args):
         model.fit(data, epochs=1, verbose=0)
         seconds = time.perf_counter() - start
         results.append({
-            "backend": keras.backend.backend() + ("-xla" if os.environ.get("BENCH_XLA") == "1" else ""),
+            "backend": keras.backend.backend() + ("-xla" if XLA else ""),
             "variant": variant,
             "batch_size": batch_size,
             "sequences_per_s": args.batches * batch_size / seconds,

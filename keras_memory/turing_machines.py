@@ -55,7 +55,7 @@ NTMState.__doc__ = """The parts of an `NTMCell` state, with named fields.
 """
 
 
-def split_last(tensor, sizes):
+def _split_last(tensor, sizes):
     """`[tensor[..., :sizes[0]], the next sizes[1] columns, ...]`.
 
     Plain slices rather than `ops.split`: the same on every backend, and
@@ -159,7 +159,7 @@ class _NTMHead(keras.layers.Layer):
 
     def _activate(self, projected):
         """Splits a projection into parameters, each through its activation."""
-        raw = split_last(projected, self._split_sizes)
+        raw = _split_last(projected, self._split_sizes)
         key = ops.tanh(raw[0]) if self.key_activation == "tanh" else raw[0]
         return {
             "key": key,
@@ -672,7 +672,7 @@ class NTMCell(keras.layers.Layer):
         projected = ops.matmul(
             hidden, ops.concatenate([head.kernel for head in heads], axis=1)
         ) + ops.concatenate([head.bias for head in heads], axis=0)
-        pieces = split_last(projected, [head.projection_size for head in heads])
+        pieces = _split_last(projected, [head.projection_size for head in heads])
         # The read heads and the first write head address the same memory:
         # one addressing call with a head axis serves them all (fewer,
         # larger ops). Later write heads see the memory the previous one
@@ -919,9 +919,7 @@ class NTM(keras.layers.RNN):
         first_output = initial_state[0]  # states[0] is the previous output
 
         def masked_step(states, x_t, mask_t):
-            skipped_output = (
-                ops.zeros_like(states[0]) if self.zero_output_for_mask else states[0]
-            )
+            skipped_output = self._masked_output(states[0])
 
             def run():
                 output, new_states = self.cell(x_t, list(states), **cell_kwargs)
@@ -994,6 +992,8 @@ class NTM(keras.layers.RNN):
         order = range(num_steps - 1, -1, -1) if self.go_backwards else range(num_steps)
         # NTM's own __call__ has set the dtype scope the cell's would set.
         state = cell.unpack_state(initial_state)
+        if mask is not None:
+            mask = ops.cast(mask, "bool")
         outputs = []
         for time in order:
             inputs = sequences[:, time]
@@ -1001,8 +1001,8 @@ class NTM(keras.layers.RNN):
                 output, state = cell.step_state(inputs, state, training)
                 outputs.append(output)
                 continue
-            keep = ops.cast(mask[:, time], "bool")
-            skipped = ops.zeros_like(state.output) if self.zero_output_for_mask else state.output
+            keep = mask[:, time]
+            skipped = self._masked_output(state.output)
             if not bool(ops.any(keep)):
                 outputs.append(skipped)
                 continue
@@ -1016,6 +1016,12 @@ class NTM(keras.layers.RNN):
             outputs.append(kept(output, skipped))
         outputs = ops.stack(outputs, axis=1)
         return outputs[:, -1], outputs, cell.pack_state(state)
+
+    def _masked_output(self, previous_output):
+        """The output at a masked step, as `keras.layers.RNN` gives it."""
+        if self.zero_output_for_mask:
+            return ops.zeros_like(previous_output)
+        return previous_output
 
     def reset_state(self):
         """Stateful layers restart from the cell's initial state, not zeros."""

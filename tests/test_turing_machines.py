@@ -167,8 +167,9 @@ def test_masked_steps_leave_the_state_unchanged():
     np.testing.assert_array_equal(outputs[0, 3], outputs[0, 2])
 
 
-@pytest.mark.parametrize("go_backwards", [False, True])
-def test_skipping_loop_equals_keras_rnn_loop_under_a_mask(go_backwards):
+@pytest.mark.parametrize("go_backwards, zero_output", [(False, False), (True, False),
+                                                      (False, True)])
+def test_skipping_loop_equals_keras_rnn_loop_under_a_mask(go_backwards, zero_output):
     """NTM's own masked loop (steps masked for the whole batch skipped)
     gives what keras.layers.RNN's loop gives: outputs and final states."""
     x = sequences(batch=2, time=6)
@@ -176,10 +177,11 @@ def test_skipping_loop_equals_keras_rnn_loop_under_a_mask(go_backwards):
     mask = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0]], bool)
     options = dict(SMALL, output_size=I)
     layer = km.NTM(**options, return_sequences=True, return_state=True,
-                   go_backwards=go_backwards)
+                   go_backwards=go_backwards, zero_output_for_mask=zero_output)
     ours = layer(x, mask=mask)
     rnn = keras.layers.RNN(km.NTMCell(**options), return_sequences=True,
-                           return_state=True, go_backwards=go_backwards)
+                           return_state=True, go_backwards=go_backwards,
+                           zero_output_for_mask=zero_output)
     rnn.build(x.shape)
     rnn.set_weights(layer.get_weights())
     theirs = rnn(x, mask=mask)
