@@ -21,10 +21,13 @@ padding masked and skipped, 1 graph):
 and runs the baseline (`--baseline`, default ../shared/baselines/
 ref_jax_ntm.py) with the same batches, then prints the ratio ours/baseline.
 
-`converge` trains with the jax backend until an epoch of 100 batches
-averages under `--target` bit errors per sequence, for each seed, and
-prints sequences and wall time to get there (median over seeds), the NaN
-count and the error at length 40.
+`converge` trains with the jax backend (default: batch 1, the first
+`--variants`, i.e. `buckets`, Adam 1e-3) until an epoch of
+`--epoch-sequences` (800) sequences averages under `--target` bit errors
+per sequence, for each seed, printing the learning curve as it goes, then
+sequences and wall time to get there (median over seeds; compilation
+included), the NaN count and the errors on 64 fresh sequences of length 20
+and of length 40.
 """
 
 import argparse
@@ -59,6 +62,8 @@ VARIANTS = {
     "masked": dict(buckets=1, padding_value=PADDING, mask_value=PADDING),
     "skipping": dict(buckets=20, pad="longest", padding_value=PADDING,
                      mask_value=PADDING),
+    "skipping-2": dict(buckets=20, pad=2, padding_value=PADDING, mask_value=PADDING),
+    "skipping-4": dict(buckets=20, pad=4, padding_value=PADDING, mask_value=PADDING),
 }
 
 
@@ -70,13 +75,25 @@ def copy_task(km, batch_size, batches, seed, options):
 
 def graph_lengths(data):
     """The padded lengths the batches of `data` come in."""
-    return data.bucket_lengths if data.pad == "bucket" else data.bucket_lengths[-1:]
+    return data.padded_lengths
 
 
-def build_model(keras, km, learning_rate, mask_value):
+def make_optimizer(keras, name, learning_rate, decay_steps=0):
+    """Adam or RMSprop (the baseline's settings), clipnorm 10; with
+    `decay_steps`, the rate falls by cosine to a tenth over that many steps."""
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps, alpha=0.1)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, rho=0.95, momentum=0.9,
+                                        clipnorm=10.0)
+    return keras.optimizers.Adam(learning_rate, clipnorm=10.0)
+
+
+def build_model(keras, km, learning_rate, mask_value, optimizer="adam", decay_steps=0):
     model = km.ntm(9, output_size=8, mask_value=mask_value, **MODEL)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=10.0),
+        optimizer=make_optimizer(keras, optimizer, learning_rate, decay_steps),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         weighted_metrics=[km.tasks.BitErrorsPerSequence(from_logits=True)],
         # Keras turns XLA off for tensorflow on CPU-only machines ("auto");
@@ -143,8 +160,10 @@ def worker_converge(args):
 
     keras.utils.set_random_seed(args.seed)
     options = VARIANTS[args.variants[0]]
-    model = build_model(keras, km, args.learning_rate, options["mask_value"])
-    data = copy_task(km, args.batch_size, 100, args.seed, options)
+    model = build_model(keras, km, args.learning_rate, options["mask_value"],
+                        args.optimizer, args.decay_steps)
+    batches = max(1, args.epoch_sequences // args.batch_size)
+    data = copy_task(km, args.batch_size, batches, args.seed, options)
     state = {"sequences": None, "seconds": None, "nan": 0}
 
     class Stop(keras.callbacks.Callback):
@@ -155,29 +174,36 @@ def worker_converge(args):
             errors = logs["bit_errors_per_sequence"]
             if not np.isfinite(logs["loss"]):
                 state["nan"] += 1
+            # The learning curve, for whoever watches (the parent keeps stdout).
+            print(f"seed {args.seed} epoch {epoch + 1} bit errors {errors:.3f} "
+                  f"{time.perf_counter() - self.start:.0f} s", file=sys.stderr, flush=True)
             if errors < args.target:
-                state["sequences"] = (epoch + 1) * 100 * args.batch_size
+                state["sequences"] = (epoch + 1) * batches * args.batch_size
                 state["seconds"] = time.perf_counter() - self.start
                 self.model.stop_training = True
 
     model.fit(data, epochs=args.max_epochs, verbose=0, callbacks=[Stop()])
-    x, y, w = km.tasks.copy_sequences(64, 40, 40, seed=12345)
-    metric = km.tasks.BitErrorsPerSequence(from_logits=True)
-    metric.update_state(y, model.predict(x, verbose=0), w)
-    state["errors_at_40"] = float(metric.result())
+    for length in (20, 40):  # fresh sequences of one length each
+        x, y, w = km.tasks.copy_sequences(64, length, length, seed=12345)
+        metric = km.tasks.BitErrorsPerSequence(from_logits=True)
+        metric.update_state(y, model.predict(x, verbose=0), w)
+        state[f"errors_at_{length}"] = float(metric.result())
     state["seed"] = args.seed
     print("RESULT " + json.dumps(state), flush=True)
 
 
-def run_child(args, backend, extra):
+def run_child(args, backend, extra, show_progress=False):
+    """Runs a worker; with `show_progress` its stderr (the learning curve)
+    goes straight to ours."""
     # "tensorflow-xla": tensorflow with compile(jit_compile=True).
     env = dict(os.environ, KERAS_BACKEND=backend.removesuffix("-xla"),
                BENCH_XLA="1" if backend.endswith("-xla") else "0")
     command = [sys.executable, __file__, "--worker", *extra]
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True,
+                            stderr=None if show_progress else subprocess.PIPE)
     line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
     if line is None:
-        raise RuntimeError(f"{backend} worker failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(f"{backend} worker failed:\n{(result.stderr or '')[-3000:]}")
     return json.loads(line[len("RESULT "):])
 
 
@@ -205,12 +231,12 @@ def throughput(args):
             baseline[batch_size] = run_baseline(args.baseline, args.batches, batch_size, args.seed)
     print(f"\ncopy NTM, lengths 1..20, {args.batches} batches, {os.cpu_count()} CPUs, "
           f"{time.strftime('%Y-%m-%d')}")
-    print(f"{'backend':<14} {'variant':<8} {'batch':>5} {'seq/s':>9} {'base seq/s':>10} "
+    print(f"{'backend':<14} {'variant':<10} {'batch':>5} {'seq/s':>9} {'base seq/s':>10} "
           f"{'ratio':>6} {'warm-up s':>9} {'base warm-up s':>14} {'graphs':>6}")
     for row in rows:
         base = baseline.get(row["batch_size"])
         ratio = f"{row['sequences_per_s'] / base['sequences_per_s']:.2f}" if base else "-"
-        print(f"{row['backend']:<14} {row['variant']:<8} {row['batch_size']:>5} "
+        print(f"{row['backend']:<14} {row['variant']:<10} {row['batch_size']:>5} "
               f"{row['sequences_per_s']:>9.1f} "
               f"{base['sequences_per_s'] if base else float('nan'):>10.1f} {ratio:>6} "
               f"{row['warmup_s']:>9.1f} {base['warmup_s'] if base else float('nan'):>14.1f} "
@@ -223,8 +249,10 @@ def converge(args):
         extra = ["--mode", "converge", "--seed", str(seed), "--batch-size",
                  str(args.batch_size), "--target", str(args.target),
                  "--learning-rate", str(args.learning_rate),
-                 "--max-epochs", str(args.max_epochs), "--variants", args.variants[0]]
-        run = run_child(args, "jax", extra)
+                 "--optimizer", args.optimizer, "--decay-steps", str(args.decay_steps),
+                 "--max-epochs", str(args.max_epochs),
+                 "--epoch-sequences", str(args.epoch_sequences), "--variants", args.variants[0]]
+        run = run_child(args, "jax", extra, show_progress=True)
         runs.append(run)
         print(json.dumps(run), flush=True)
     done = [r for r in runs if r["seconds"] is not None]
@@ -233,7 +261,8 @@ def converge(args):
         print(f"median sequences {statistics.median(r['sequences'] for r in done):.0f}, "
               f"median wall {statistics.median(r['seconds'] for r in done):.0f} s, "
               f"NaN epochs {sum(r['nan'] for r in runs)}, "
-              f"median errors at length 40 "
+              f"median errors at length 20 "
+              f"{statistics.median(r['errors_at_20'] for r in runs):.3f}, at length 40 "
               f"{statistics.median(r['errors_at_40'] for r in runs):.3f}")
 
 
@@ -251,10 +280,18 @@ def main():
     parser.add_argument("--baseline", default=str(DEFAULT_BASELINE))
     parser.add_argument("--seed", type=int, default=10)
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=1,
+                        help="converge: batch size (default 1, the fastest to converge)")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--optimizer", choices=["adam", "rmsprop"], default="adam")
+    parser.add_argument("--decay-steps", type=int, default=0,
+                        help="converge: cosine-decay the learning rate to a tenth "
+                             "over this many batches (0: constant)")
     parser.add_argument("--target", type=float, default=0.1)
     parser.add_argument("--max-epochs", type=int, default=200)
+    parser.add_argument("--epoch-sequences", type=int, default=800,
+                        help="converge: sequences per epoch, the unit the target "
+                             "is checked on")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.backends = args.backends.split(",")

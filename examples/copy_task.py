@@ -28,25 +28,29 @@ def parse_args(argv):
     parser.add_argument("--task", default="copy",
                         choices=["copy", "repeat_copy", "associative_recall",
                                  "priority_sort"])
-    parser.add_argument("--buckets", type=int, default=1,
-                        help="padded lengths (compiled graphs); with 1, every batch mixes "
-                             "all lengths (the setting that converged fastest here)")
+    parser.add_argument("--buckets", type=int, default=4,
+                        help="padded lengths (compiled graphs, default 4); each batch is "
+                             "padded to the shortest that fits it")
     parser.add_argument("--mask-padding", action="store_true",
                         help="pad with -1 steps that the model masks and skips "
                              "(use with --buckets 1: one graph)")
     parser.add_argument("--data-parallel", action="store_true",
                         help="split each batch over all devices (jax backend)")
-    parser.add_argument("--steps", type=int, default=10000,
+    parser.add_argument("--steps", type=int, default=50000,
                         help="training batches at most; training stops earlier once "
-                             "an epoch averages under --target (default 10000)")
-    parser.add_argument("--batch-size", type=int, default=32)
+                             "an epoch averages under --target (default 50000)")
+    parser.add_argument("--batch-size", type=int,
+                        help="default 1 (the copy NTM converges in the fewest sequences "
+                             "and the least time at batch 1: bench/README.md), or one "
+                             "sequence per device with --data-parallel")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--min-length", type=int, default=1)
     parser.add_argument("--max-length", type=int, default=20)
     parser.add_argument("--target", type=float, default=0.1,
                         help="stop once an epoch's bit errors/sequence fall below this")
-    parser.add_argument("--steps-per-epoch", type=int, default=100)
+    parser.add_argument("--steps-per-epoch", type=int,
+                        help="default: 800 sequences' worth of batches")
     parser.add_argument("--eval-lengths", default="20,40,80",
                         help="copy task: lengths to test after training")
     parser.add_argument("--memory-size", type=int, default=128)
@@ -67,12 +71,23 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     os.makedirs(args.output_dir, exist_ok=True)
+    rows = 1  # sequences checked after saving and drawn (one per device)
     if args.data_parallel:
         if keras.backend.backend() != "jax":
             raise SystemExit("--data-parallel uses keras.distribution (jax backend)")
         devices = keras.distribution.list_devices()
+        if args.batch_size is None:
+            args.batch_size = len(devices)
+        if args.batch_size % len(devices):
+            raise SystemExit(f"--batch-size {args.batch_size} does not split evenly over "
+                             f"{len(devices)} devices")
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
         print(f"data parallel over {len(devices)} devices")
+        rows = len(devices)
+    if args.batch_size is None:
+        args.batch_size = 1
+    if args.steps_per_epoch is None:
+        args.steps_per_epoch = max(1, 800 // args.batch_size)
     options = {}
     if args.task == "copy":
         options = dict(min_length=args.min_length, max_length=args.max_length)
@@ -113,7 +128,7 @@ def main(argv=None):
                 self.model.stop_training = True
 
     print(f"backend: {keras.backend.backend()}, task: {args.task}, "
-          f"padded lengths: {data.bucket_lengths}")
+          f"padded lengths: {data.padded_lengths}")
     epochs = max(1, args.steps // args.steps_per_epoch)
     model.fit(data, epochs=epochs, callbacks=[Curve()], verbose=1)
 
@@ -132,7 +147,7 @@ def main(argv=None):
 
     path = os.path.join(args.output_dir, f"{args.task}_ntm.keras")
     model.save(path)
-    x, y, w = (part[:1] for part in tests[0][1])  # one test sequence
+    x, y, w = (part[:rows] for part in tests[0][1])  # the first is drawn
     reloaded = keras.saving.load_model(path, safe_mode=True)
     difference = float(np.max(np.abs(reloaded.predict(x, verbose=0) - model.predict(x, verbose=0))))
     print(f"saved {path}; reloaded model differs by {difference:.1e}")

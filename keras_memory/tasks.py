@@ -459,7 +459,11 @@ class AlgorithmicTask(keras.utils.PyDataset):
             the maximum.
         pad: `"bucket"` (default): pad each batch to its bucket's length
             (one compiled graph per bucket); `"longest"`: pad every batch
-            to the longest bucket length (one graph for all). With
+            to the longest bucket length (one graph for all); an int
+            `k >= 1`: pad each batch to the shortest of `k` evenly spaced
+            lengths that fits it (`k` graphs), whatever the buckets (e.g.
+            `buckets=20, pad=4`: one copy length per batch, 4 graphs). The
+            lengths batches come in are `padded_lengths`. With
             `padding_value=-1.0` and a masked model (`ntm(...,
             mask_value=-1.0)`), `NTM` skips the steps where every sequence
             of the batch has ended (fully in the forward pass, in part in
@@ -484,14 +488,22 @@ class AlgorithmicTask(keras.utils.PyDataset):
         self.batch_size = check.positive_int("batch_size", batch_size)
         self.steps_per_epoch = check.positive_int("steps_per_epoch", steps_per_epoch)
         buckets = check.positive_int("buckets", buckets)
-        self.pad = check.choice("pad", pad, ("bucket", "longest"))
+        if isinstance(pad, str) or pad is None:
+            self.pad = check.choice("pad", pad, ("bucket", "longest"))
+        else:
+            self.pad = check.positive_int("pad", pad)
         self._generate, steps, size_keys, self._narrow, defaults = _TASKS[task]
         self.options = {**defaults, **options}
         self._generate(1, seed=0, **self.options)  # validates the options now
         longest = steps(**self.options)
-        self.bucket_lengths = sorted(
-            {int(np.ceil(longest * (k + 1) / buckets)) for k in range(buckets)}
-        )
+
+        def spaced(count):
+            return sorted({int(np.ceil(longest * (k + 1) / count)) for k in range(count)})
+
+        self.bucket_lengths = spaced(buckets)
+        self.padded_lengths = {
+            "bucket": self.bucket_lengths, "longest": self.bucket_lengths[-1:]
+        }.get(self.pad) or spaced(self.pad)
         self._steps = steps
         # Sizes (lengths, item counts) that share a bucket are mixed within a
         # batch: {bucket length: (smallest size, largest size)}.
@@ -535,9 +547,8 @@ class AlgorithmicTask(keras.utils.PyDataset):
                 if self.padded_length(self._steps(**options)) == wanted:
                     break
                 options = self._narrow(rng, self.options)
-        pad_to = self.padded_length(self._steps(**options))
-        if self.pad == "longest":
-            pad_to = self.bucket_lengths[-1]
+        needed = self._steps(**options)
+        pad_to = next(b for b in self.padded_lengths if b >= needed)
         return self._generate(self.batch_size, pad_to=pad_to, seed=rng, **options)
 
     def _mixed_sizes(self, rng, wanted=None):

@@ -192,6 +192,7 @@ def test_copy_buckets_mix_lengths_that_share_a_bucket():
         (lambda: tasks.priority_sort_sequences(2, num_items=3, num_outputs=4), "num_outputs=4"),
         (lambda: tasks.AlgorithmicTask("sorting", 2, 2), "task='sorting'"),
         (lambda: tasks.AlgorithmicTask("copy", 2, 2, buckets=0), "buckets=0"),
+        (lambda: tasks.AlgorithmicTask("copy", 2, 2, pad=0), "pad=0"),
     ],
 )
 def test_task_errors_name_the_argument(call, fragment):
@@ -226,6 +227,29 @@ def test_pad_longest_gives_one_shape_and_one_length_per_batch():
         ended = (inputs == -1.0).all(-1)
         np.testing.assert_array_equal(ended.sum(1), 41 - (2 * per_row + 1))
     assert len(lengths) > 10  # and lengths vary from batch to batch
+
+
+def test_pad_count_pads_each_length_to_the_shortest_padded_length_that_fits():
+    data = tasks.CopyTask(4, steps_per_epoch=40, buckets=20, pad=4,
+                          padding_value=-1.0, seed=3)
+    assert data.padded_lengths == [11, 21, 31, 41]
+    assert len(data.bucket_lengths) == 20
+    shapes = set()
+    for index in range(40):
+        inputs, _, weights = data[index]
+        per_row = weights.sum(axis=1)
+        assert np.all(per_row == per_row[0])  # one copy length per batch
+        needed = 2 * int(per_row[0]) + 1
+        fits = [length for length in data.padded_lengths if length >= needed]
+        assert inputs.shape[1] == fits[0]
+        shapes.add(inputs.shape[1])
+    assert shapes == set(data.padded_lengths)
+
+
+def test_padded_lengths_follow_the_pad_mode():
+    assert tasks.CopyTask(2, 1, buckets=4).padded_lengths == [11, 21, 31, 41]
+    assert tasks.CopyTask(2, 1, buckets=4, pad="longest").padded_lengths == [41]
+    assert tasks.CopyTask(2, 1, buckets=4, pad=2).padded_lengths == [21, 41]
 
 
 def test_first_two_batches_span_the_longest_and_shortest_bucket():
