@@ -19,7 +19,8 @@ padding masked and skipped, 1 graph):
     training step (compilation included);
   - steady state: sequences per second over `--batches` training batches;
 and runs the baseline (`--baseline`, default ../shared/baselines/
-ref_jax_ntm.py) with the same batches, then prints the ratio ours/baseline.
+ref_jax_ntm.py) with the same batches just before and just after ours,
+then prints the ratio of ours to the mean of the two.
 
 `converge` trains with the jax backend (default: batch 1, the first
 `--variants`, i.e. `buckets`, Adam 1e-3) until an epoch of
@@ -219,28 +220,42 @@ def run_baseline(path, batches, batch_size, seed):
 
 
 def throughput(args):
-    rows = []
-    for backend in args.backends:
-        extra = ["--mode", "throughput", "--batches", str(args.batches),
-                 "--batch-sizes", ",".join(map(str, args.batch_sizes)),
-                 "--seed", str(args.seed), "--variants", ",".join(args.variants)]
-        rows += run_child(args, backend, extra)
-    baseline = {}
-    if args.baseline and pathlib.Path(args.baseline).exists():
-        for batch_size in args.batch_sizes:
-            baseline[batch_size] = run_baseline(args.baseline, args.batches, batch_size, args.seed)
+    """Per batch size: the baseline, then ours (every backend and variant),
+    then the baseline again; ratios are against the mean of the two baseline
+    runs, so a machine that speeds up or slows down during the run (this one
+    does, by up to 20% within minutes) shows in the `drift` column instead
+    of in the ratio."""
+    has_baseline = bool(args.baseline) and pathlib.Path(args.baseline).exists()
+    rows, baseline = [], {}
+    for batch_size in args.batch_sizes:
+        before = run_baseline(args.baseline, args.batches, batch_size, args.seed) \
+            if has_baseline else None
+        for backend in args.backends:
+            extra = ["--mode", "throughput", "--batches", str(args.batches),
+                     "--batch-sizes", str(batch_size),
+                     "--seed", str(args.seed), "--variants", ",".join(args.variants)]
+            rows += run_child(args, backend, extra)
+        if has_baseline:
+            after = run_baseline(args.baseline, args.batches, batch_size, args.seed)
+            baseline[batch_size] = {
+                key: (before[key] + after[key]) / 2 for key in before
+            } | {"drift": after["sequences_per_s"] / before["sequences_per_s"]}
     print(f"\ncopy NTM, lengths 1..20, {args.batches} batches, {os.cpu_count()} CPUs, "
           f"{time.strftime('%Y-%m-%d')}")
     print(f"{'backend':<14} {'variant':<10} {'batch':>5} {'seq/s':>9} {'base seq/s':>10} "
-          f"{'ratio':>6} {'warm-up s':>9} {'base warm-up s':>14} {'graphs':>6}")
+          f"{'drift':>5} {'ratio':>6} {'warm-up s':>9} {'base warm-up s':>14} {'graphs':>6}")
+    nan = float("nan")
     for row in rows:
-        base = baseline.get(row["batch_size"])
-        ratio = f"{row['sequences_per_s'] / base['sequences_per_s']:.2f}" if base else "-"
+        base = baseline.get(row["batch_size"], {})
+        ratio = row["sequences_per_s"] / base.get("sequences_per_s", nan)
         print(f"{row['backend']:<14} {row['variant']:<10} {row['batch_size']:>5} "
-              f"{row['sequences_per_s']:>9.1f} "
-              f"{base['sequences_per_s'] if base else float('nan'):>10.1f} {ratio:>6} "
-              f"{row['warmup_s']:>9.1f} {base['warmup_s'] if base else float('nan'):>14.1f} "
+              f"{row['sequences_per_s']:>9.1f} {base.get('sequences_per_s', nan):>10.1f} "
+              f"{base.get('drift', nan):>5.2f} {ratio:>6.2f} "
+              f"{row['warmup_s']:>9.1f} {base.get('warmup_s', nan):>14.1f} "
               f"{row['graphs']:>6}")
+    if baseline:
+        print("base seq/s, base warm-up s: mean of the baseline run before and after "
+              "ours; drift: after / before")
 
 
 def converge(args):
