@@ -413,11 +413,19 @@ def test_remat_trains_to_the_same_weights(mask_value):
             model.train_on_batch(x, y, sample_weight=w)
         return model
 
-    stored, recomputed = trained(False), trained(True)
+    stored, recomputed, automatic = trained(False), trained(True), trained(None)
     assert recomputed.get_layer("ntm_layer").cell.remat is True
-    for a, b in zip(stored.weights, recomputed.weights):
-        np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b),
-                                   atol=1e-5)
+    for other in (recomputed, automatic):  # None: whole masked steps on jax
+        for a, b in zip(stored.weights, other.weights):
+            np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b),
+                                       atol=1e-5)
+
+
+def test_masked_loop_recomputes_whole_steps_on_jax_unless_told_not_to():
+    backend = keras.backend.backend()
+    assert km.NTM(**SMALL)._remat_masked_steps() is (backend == "jax")
+    assert km.NTM(**SMALL, remat=True)._remat_masked_steps() is (backend != "tensorflow")
+    assert km.NTM(**SMALL, remat=False)._remat_masked_steps() is False
 
 
 def test_remat_is_in_the_config():
