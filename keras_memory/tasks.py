@@ -466,9 +466,10 @@ class AlgorithmicTask(keras.utils.PyDataset):
             lengths batches come in are `padded_lengths`. With
             `padding_value=-1.0` and a masked model (`ntm(...,
             mask_value=-1.0)`), `NTM` skips the steps where every sequence
-            of the batch has ended (fully in the forward pass, in part in
-            the gradient): e.g. `buckets=20, pad="longest"` gives one copy
-            length per batch, one graph.
+            of the batch has ended (for free in the forward pass; in
+            training, for little on jax, part of a step on tensorflow):
+            e.g. `buckets=20, pad="longest"` gives one copy length per
+            batch, one graph.
         seed: int or `None`. Batch `i` of epoch `e` is the same for the
             same seed, whatever order the batches are asked in. Batches 0
             and 1 of each epoch use the longest and the shortest bucket
@@ -501,9 +502,12 @@ class AlgorithmicTask(keras.utils.PyDataset):
             return sorted({int(np.ceil(longest * (k + 1) / count)) for k in range(count)})
 
         self.bucket_lengths = spaced(buckets)
-        self.padded_lengths = {
-            "bucket": self.bucket_lengths, "longest": self.bucket_lengths[-1:]
-        }.get(self.pad) or spaced(self.pad)
+        if self.pad == "bucket":
+            self.padded_lengths = self.bucket_lengths
+        elif self.pad == "longest":
+            self.padded_lengths = self.bucket_lengths[-1:]
+        else:
+            self.padded_lengths = spaced(self.pad)
         self._steps = steps
         # Sizes (lengths, item counts) that share a bucket are mixed within a
         # batch: {bucket length: (smallest size, largest size)}.
