@@ -16,6 +16,7 @@ from keras import ops
 
 from keras_memory import _validation as check
 from keras_memory import addressing
+from keras_memory._kernels import fresh_initializer
 
 CONTROLLERS = ("lstm", "dense")
 MEMORY_INITS = ("constant", "learned", "random")
@@ -521,10 +522,11 @@ class NTMCell(keras.layers.Layer):
             )
         controller_input = (None, input_size + self.reads_count * self.memory_dim)
         self.controller.build(controller_input)
+        # Each head and the output projection draw their own kernel: one
+        # initializer instance returns the same values at every call.
         head_options = dict(
             shift_range=self.shift_range,
             key_activation=self.key_activation,
-            kernel_initializer=self.kernel_initializer,
             kernel_regularizer=self.kernel_regularizer,
             dtype=policy,
         )
@@ -534,12 +536,19 @@ class NTMCell(keras.layers.Layer):
             (None, self.memory_size),
         ]
         self.read_heads = [
-            NTMReadHead(name=f"read_head_{i}", **head_options)
+            NTMReadHead(
+                name=f"read_head_{i}",
+                kernel_initializer=fresh_initializer(self.kernel_initializer, i),
+                **head_options,
+            )
             for i in range(self.reads_count)
         ]
         self.write_heads = [
             NTMWriteHead(
                 name=f"write_head_{i}", add_activation=self.add_activation,
+                kernel_initializer=fresh_initializer(
+                    self.kernel_initializer, self.reads_count + i
+                ),
                 **head_options,
             )
             for i in range(self.writes_count)
@@ -549,7 +558,9 @@ class NTMCell(keras.layers.Layer):
         self.output_projection = keras.layers.Dense(
             self.output_units,
             activation=self.output_activation,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=fresh_initializer(
+                self.kernel_initializer, self.reads_count + self.writes_count
+            ),
             kernel_regularizer=self.kernel_regularizer,
             dtype=policy,
             name="output_projection",

@@ -2,7 +2,8 @@
 
 `run_layer_test` builds a layer from shapes, calls it, compares output
 shapes, round-trips `get_config`/`from_config`, saves a functional model to
-a `.keras` file and loads it with `safe_mode=True`, takes a training step
+a `.keras` file and loads it with `safe_mode=True`, checks that no two
+randomly initialised weights start equal, takes a training step
 and checks that every weight moved and stayed finite, and runs the layer
 under the `mixed_float16` and `mixed_bfloat16` policies.
 """
@@ -42,6 +43,24 @@ def _assert_shapes(outputs, expected):
 def assert_all_close(a, b, atol=0.0):
     for x, y in zip(keras.tree.flatten(to_numpy(a)), keras.tree.flatten(to_numpy(b))):
         np.testing.assert_allclose(x, y, atol=atol, rtol=0)
+
+
+def assert_distinct_initial_weights(layer):
+    """No two randomly drawn weights of one shape start equal.
+
+    A Keras initializer instance returns the same values at every call, so
+    reusing one for several matrices silently starts them all the same.
+    """
+    seen = {}
+    for weight in layer.trainable_weights:
+        value = ops.convert_to_numpy(weight)
+        if np.unique(value).size <= 2:
+            continue  # zeros, constants, one-hot focus: equal by design
+        for path, other in seen.items():
+            assert not (other.shape == value.shape and np.array_equal(other, value)), (
+                f"{weight.path} starts equal to {path}"
+            )
+        seen[weight.path] = value
 
 
 def run_layer_test(
@@ -87,6 +106,7 @@ def run_layer_test(
         assert len(layer.trainable_weights) == expected_num_trainable_weights, [
             w.path for w in layer.trainable_weights
         ]
+    assert_distinct_initial_weights(layer)
     outputs = wrapped(call_inputs)
     _assert_shapes(outputs, expected_output_shapes)
     for value in keras.tree.flatten(to_numpy(outputs)):
