@@ -74,11 +74,6 @@ def copy_task(km, batch_size, batches, seed, options):
                              padding_value=options["padding_value"])
 
 
-def graph_lengths(data):
-    """The padded lengths the batches of `data` come in."""
-    return data.padded_lengths
-
-
 def make_optimizer(keras, name, learning_rate, decay_steps=0):
     """Adam or RMSprop (the baseline's settings), clipnorm 10; with
     `decay_steps`, the rate falls by cosine to a tenth over that many steps."""
@@ -131,7 +126,7 @@ def worker_throughput(args):
         start = time.perf_counter()
         # One fit step per padded length, through fit as the timed run below
         # (on tensorflow, train_on_batch would trace and compile apart).
-        lengths = sorted(graph_lengths(data), reverse=True)
+        lengths = sorted(data.padded_lengths, reverse=True)
         model.fit(Batches([
             km.tasks.copy_sequences(batch_size, 1, (length - 1) // 2, pad_to=length,
                                     seed=0, padding_value=options["padding_value"])
@@ -147,7 +142,7 @@ def worker_throughput(args):
             "batch_size": batch_size,
             "sequences_per_s": args.batches * batch_size / seconds,
             "warmup_s": warmup,
-            "graphs": len(graph_lengths(data)),
+            "graphs": len(data.padded_lengths),
             "finite": bool(np.isfinite(model.evaluate(data, steps=2, verbose=0)[0])),
         })
     print("RESULT " + json.dumps(results), flush=True)
@@ -223,7 +218,7 @@ def throughput(args):
     """Per batch size: the baseline, then ours (every backend and variant),
     then the baseline again; ratios are against the mean of the two baseline
     runs, so a machine that speeds up or slows down during the run (this one
-    does, by up to 20% within minutes) shows in the `drift` column instead
+    does, by up to 27% within minutes) shows in the `drift` column instead
     of in the ratio."""
     has_baseline = bool(args.baseline) and pathlib.Path(args.baseline).exists()
     rows, baseline = [], {}

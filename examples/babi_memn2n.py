@@ -5,17 +5,18 @@
     python examples/babi_memn2n.py --joint               # one model for all 20 tasks
     python examples/babi_memn2n.py --tasks 2 --plot      # attention picture
 
-Defaults follow Sukhbaatar et al. (2015) for the 1k training sets: 3 hops,
-adjacent weight tying, position encoding (PE, centred as in the paper's
-code), linear start (LS: the softmax goes back in once the validation loss
-has not fallen for 5 epochs, after 20 epochs at the latest), random noise
-(RN), temporal encoding, embedding 20 (50 when joint), memory of the 50 most
-recent sentences, SGD with learning rate 0.01 (0.005 while linear) halved
-every 25 epochs (15 when joint), 100 epochs (60 when joint), batch 32,
-gradients clipped to norm 40 per weight, loss summed over the batch, 10% of the
-training set held out for validation. With `--runs R` each task is trained R times
-and the run with the lowest validation error is kept (the paper keeps the
-best of 10 by training error).
+Defaults follow Sukhbaatar et al. (2015) and their released code for the 1k
+training sets: 3 hops, adjacent weight tying, position encoding (PE, centred
+as in the paper's code), temporal encoding, random noise (RN), embedding 20
+(50 when joint), a memory of the most recent sentences (as many as the
+longest training story has, at most 50) whose empty slots are null memories
+attention can land on (`--empty-slots masked` leaves them out), linear start (LS: 20 epochs
+without the hops' softmax at learning rate 0.005; 30 when joint), then 100
+epochs (60 when joint) of SGD at 0.005 halved every 25 epochs (15 when
+joint), batch 32, gradients clipped to norm 40 per weight, loss summed over
+the batch, 10% of the training set held out for validation. With
+`--runs R` each task is trained R times and the run with the lowest
+validation error is kept (the paper keeps the best of 10 by training error).
 
 Prints a table of test error per task next to the paper's (Table 1, PE LS RN
 columns), writes it to `results.json`, saves the last trained model as a
@@ -61,22 +62,28 @@ def parse_args(argv):
                         help="train one model on all the tasks at once")
     parser.add_argument("--runs", type=int, default=1,
                         help="trainings per task; the best validation error is kept")
-    parser.add_argument("--epochs", type=int, help="default 100 (60 when joint)")
+    parser.add_argument("--epochs", type=int,
+                        help="epochs after the linear start; default 100 (60 when joint)")
     parser.add_argument("--anneal-every", type=int, help="default 25 (15 when joint)")
-    parser.add_argument("--learning-rate", type=float, default=0.01)
+    parser.add_argument("--learning-rate", type=float, default=0.005)
     parser.add_argument("--linear-learning-rate", type=float, default=0.005)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--hops", type=int, default=3)
     parser.add_argument("--embed-dim", type=int, help="default 20 (50 when joint)")
-    parser.add_argument("--memory-size", type=int, default=50)
+    parser.add_argument("--memory-size", type=int,
+                        help="default: the longest training story, at most 50")
     parser.add_argument("--encoding", default="position_centered",
                         choices=["position_centered", "position", "bag_of_words"])
     parser.add_argument("--tying", choices=["adjacent", "layerwise", "none"], default="adjacent")
+    parser.add_argument("--empty-slots", choices=["null", "masked"], default="null",
+                        help="empty memory slots: null memories attention can land "
+                             "on (the paper's code) or masked out of the softmax")
     parser.add_argument("--no-linear-start", action="store_true")
-    parser.add_argument("--linear-patience", type=int, default=5,
-                        help="epochs without a lower validation loss before the softmax goes in")
-    parser.add_argument("--linear-epochs", type=int, default=20,
-                        help="put the softmax back after this many epochs at the latest")
+    parser.add_argument("--linear-epochs", type=int,
+                        help="epochs of linear start; default 20 (30 when joint)")
+    parser.add_argument("--linear-patience", type=int,
+                        help="end the linear start once the validation loss has not "
+                             "fallen for this many epochs (default: after --linear-epochs)")
     parser.add_argument("--random-noise", type=float, default=0.1)
     parser.add_argument("--no-temporal", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
@@ -87,6 +94,7 @@ def parse_args(argv):
     parser.add_argument("--output-dir", default="runs/babi")
     args = parser.parse_args(argv)
     args.epochs = args.epochs or (60 if args.joint else 100)
+    args.linear_epochs = args.linear_epochs or (30 if args.joint else 20)
     args.anneal_every = args.anneal_every or (15 if args.joint else 25)
     args.embed_dim = args.embed_dim or (50 if args.joint else 20)
     if args.verbose is None:
@@ -109,6 +117,14 @@ def arrays(examples, vocabulary, args, sentence_len, babi):
     return {"query": data["queries"], "stories": data["stories"]}, data["answers"]
 
 
+def with_memory_size(args, train_examples):
+    """`args` with `memory_size` set: as given, else the longest training
+    story (at most 50 sentences), as in the paper's code."""
+    longest = max(len(example.story) for example in train_examples)
+    return argparse.Namespace(**{**vars(args),
+                                 "memory_size": args.memory_size or min(50, longest)})
+
+
 def split_validation(examples, seed, np):
     """Holds out 10% of `examples` (a seeded choice) for validation."""
     order = np.random.default_rng(seed).permutation(len(examples))
@@ -125,6 +141,7 @@ def train(args, train_set, valid_set, vocabulary, sentence_len, seed, km, keras)
         weight_tying=None if args.tying == "none" else args.tying,
         encoding=args.encoding, temporal_encoding=not args.no_temporal,
         linear_start=not args.no_linear_start, random_noise=args.random_noise,
+        empty_slots=args.empty_slots,
         seed=seed,
     )
     model.compile(
@@ -137,17 +154,24 @@ def train(args, train_set, valid_set, vocabulary, sentence_len, seed, km, keras)
     )
     callbacks = []
     linear = None
+    epochs = args.epochs
     if not args.no_linear_start:
         linear = km.LinearStart(patience=args.linear_patience,
                                 max_epochs=args.linear_epochs)
         callbacks.append(linear)
+        epochs += args.linear_epochs
 
     def learning_rate(epoch, _):
-        base = args.linear_learning_rate if linear and linear.linear else args.learning_rate
-        return base * 0.5 ** (epoch // args.anneal_every)
+        """Constant while linear; then halved every `anneal_every` epochs
+        counted from the switch, the first halving after `anneal_every - 1`
+        epochs (as the paper's code does)."""
+        if linear and linear.linear:
+            return args.linear_learning_rate
+        since = epoch - (linear.switched_at if linear else 0)
+        return args.learning_rate * 0.5 ** ((since + 1) // args.anneal_every)
 
     callbacks.append(keras.callbacks.LearningRateScheduler(learning_rate))
-    model.fit(*train_set, validation_data=valid_set, epochs=args.epochs,
+    model.fit(*train_set, validation_data=valid_set, epochs=epochs,
               batch_size=args.batch_size, callbacks=callbacks, verbose=args.verbose)
     _, accuracy = model.evaluate(*valid_set, batch_size=256, verbose=0)
     return model, 100.0 * (1.0 - accuracy)
@@ -182,8 +206,9 @@ def main(argv=None):
     started = time.time()
     data = load(args, babi)
     mode = "joint" if args.joint else "separate"
+    linear = "" if args.no_linear_start else f"{args.linear_epochs} linear + "
     print(f"backend: {keras.backend.backend()}; tasks {args.tasks}, {mode}, "
-          f"{args.runs} run(s) each, {args.epochs} epochs")
+          f"{args.runs} run(s) each, {linear}{args.epochs} epochs")
     bar = keras.utils.Progbar((1 if args.joint else len(args.tasks)) * args.runs,
                               unit_name="training", stateful_metrics=["minutes"])
     done = [0]
@@ -194,37 +219,39 @@ def main(argv=None):
 
     errors = {}
     if args.joint:
+        run = with_memory_size(args, [e for train_, _ in data.values() for e in train_])
         every = [e for train_, test_ in data.values() for e in train_ + test_]
         vocabulary = babi.Vocabulary.build(every)
-        sentence_len = babi.sentence_length(every, args.memory_size)
+        sentence_len = babi.sentence_length(every, run.memory_size)
         parts = [split_validation(data[t][0], args.seed + t, np) for t in args.tasks]
         fit_examples = [e for part, _ in parts for e in part]
         order = np.random.default_rng(args.seed).permutation(len(fit_examples))
         fit_examples = [fit_examples[i] for i in order]
         valid_examples = [e for _, part in parts for e in part]
         model = best_of_runs(
-            args, arrays(fit_examples, vocabulary, args, sentence_len, babi),
-            arrays(valid_examples, vocabulary, args, sentence_len, babi),
+            run, arrays(fit_examples, vocabulary, run, sentence_len, babi),
+            arrays(valid_examples, vocabulary, run, sentence_len, babi),
             vocabulary, sentence_len, km, keras, progress)
         for task in args.tasks:
             errors[task] = test_error(
-                model, arrays(data[task][1], vocabulary, args, sentence_len, babi), np)
+                model, arrays(data[task][1], vocabulary, run, sentence_len, babi), np)
     else:
         for task in args.tasks:
             train_examples, test_examples = data[task]
+            run = with_memory_size(args, train_examples)
             vocabulary = babi.Vocabulary.build(train_examples + test_examples)
             sentence_len = babi.sentence_length(train_examples + test_examples,
-                                                args.memory_size)
+                                                run.memory_size)
             fit_examples, valid_examples = split_validation(train_examples, args.seed, np)
             model = best_of_runs(
-                args, arrays(fit_examples, vocabulary, args, sentence_len, babi),
-                arrays(valid_examples, vocabulary, args, sentence_len, babi),
+                run, arrays(fit_examples, vocabulary, run, sentence_len, babi),
+                arrays(valid_examples, vocabulary, run, sentence_len, babi),
                 vocabulary, sentence_len, km, keras, progress)
             errors[task] = test_error(
-                model, arrays(test_examples, vocabulary, args, sentence_len, babi), np)
+                model, arrays(test_examples, vocabulary, run, sentence_len, babi), np)
     minutes = (time.time() - started) / 60
     report(args, errors, minutes, mode)
-    save(args, model, vocabulary, data, sentence_len, km, keras, babi, np)
+    save(run, model, vocabulary, data, sentence_len, km, keras, babi, np)
     return errors
 
 

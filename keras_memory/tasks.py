@@ -528,9 +528,9 @@ class AlgorithmicTask(keras.utils.PyDataset):
         self.seed = 0 if seed is None else seed
         self.epoch = 0
 
-    def padded_length(self, needed):
-        """The bucket length a batch that needs `needed` steps is padded to."""
-        return next(b for b in self.bucket_lengths if b >= needed)
+    def padded_length(self, needed, lengths=None):
+        """The shortest of `lengths` (default `bucket_lengths`) >= `needed`."""
+        return next(b for b in lengths or self.bucket_lengths if b >= needed)
 
     def __len__(self):
         return self.steps_per_epoch
@@ -551,8 +551,7 @@ class AlgorithmicTask(keras.utils.PyDataset):
                 if self.padded_length(self._steps(**options)) == wanted:
                     break
                 options = self._narrow(rng, self.options)
-        needed = self._steps(**options)
-        pad_to = next(b for b in self.padded_lengths if b >= needed)
+        pad_to = self.padded_length(self._steps(**options), self.padded_lengths)
         return self._generate(self.batch_size, pad_to=pad_to, seed=rng, **options)
 
     def _mixed_sizes(self, rng, wanted=None):

@@ -939,7 +939,7 @@ class NTM(keras.layers.RNN):
                 return self.cell._step(x_t, states, training)
             return self.cell(x_t, states, **cell_kwargs)
 
-        def masked_step(states, x_t, mask_t):
+        def one_step(states, x_t, mask_t):
             skipped_output = self._masked_output(states[0])
 
             def run():
@@ -961,13 +961,14 @@ class NTM(keras.layers.RNN):
             # residuals, zeros for skipped steps: on jax, copy NTM, one
             # length per batch padded to 41 steps, 1.1x faster at batch 32
             # and 1.6x at batch 1).
-            step_inputs = masked_step
-
-            def masked_step(states, x_t, mask_t):  # noqa: F811
+            def masked_step(states, x_t, mask_t):
                 recomputed = keras.remat(
-                    lambda x, m, *flat: step_inputs(list(flat), x, m)
+                    lambda x, m, *flat: one_step(list(flat), x, m)
                 )
                 return recomputed(x_t, mask_t, *states)
+
+        else:
+            masked_step = one_step
 
         if keras.backend.backend() != "tensorflow":
             # Per-step outputs stacked by the scan itself (jax: lax.scan).

@@ -37,7 +37,8 @@ def test_memn2n_layer_checks_with_attention_noise_and_bag_of_words(tmp_path):
     run_layer_test(
         km.MemN2N,
         {"vocab_size": V, "embed_dim": D, "num_hops": 2, "encoding": "bag_of_words",
-         "random_noise": 0.2, "use_softmax": False, "return_attention": True, "seed": 3},
+         "random_noise": 0.2, "use_softmax": False, "return_attention": True, "seed": 3,
+         "empty_slots": "null"},
         input_shapes=[(None, J), (None, N, J)],
         input_dtypes=["int32", "int32"],
         expected_output_shapes=[(B, V), (B, 2, N)],
@@ -55,11 +56,18 @@ def ids(seed=0, batch=B):
     return query, story
 
 
-def test_padding_words_and_empty_slots_do_not_change_the_answer():
-    layer = km.MemN2N(V, embed_dim=D, num_hops=2, return_attention=True)
+@pytest.mark.parametrize("empty_slots", ["masked", "null"])
+def test_padding_words_and_empty_slots_do_not_change_the_answer(empty_slots):
+    layer = km.MemN2N(V, embed_dim=D, num_hops=2, return_attention=True,
+                      empty_slots=empty_slots)
     query, story = ids()
     logits, attention = to_numpy(layer([query, story]))
-    assert np.all(attention[:, :, -1] == 0)
+    if empty_slots == "masked":
+        assert np.all(attention[:, :, -1] == 0)
+    else:  # a null memory: score 0 against any state, so exp(0) / sum
+        assert np.all(attention[:, :, -1] > 0)
+        scores = np.log(attention / attention[:, :, -1:])
+        assert np.all(np.isfinite(scores))
     np.testing.assert_allclose(attention.sum(-1), 1.0, atol=1e-5)
     # The temporal vectors of the empty slot and the embedding of word 0 are
     # never read (except as the logit of answering "<pad>", column 0).
@@ -72,6 +80,35 @@ def test_padding_words_and_empty_slots_do_not_change_the_answer():
         values[0] = -50.0
         words.assign(values)
     assert_all_close(to_numpy(layer([query, story])[0])[:, 1:], logits[:, 1:], atol=1e-5)
+
+
+def test_null_slots_score_zero_and_read_nothing():
+    query, story = ids()
+    null = km.MemN2N(V, embed_dim=D, num_hops=1, return_attention=True,
+                     empty_slots="null")
+    logits, attention = to_numpy(null([query, story]))
+    masked = km.MemN2N.from_config({**null.get_config(), "empty_slots": "masked"})
+    masked([query, story])
+    masked.set_weights(null.get_weights())
+    _, masked_attention = to_numpy(masked([query, story]))
+    # One hop: the sentences keep their relative weights; the empty slot
+    # takes exp(0) of the softmax mass and adds nothing to the read.
+    share = attention[:, 0, :-1].sum(-1, keepdims=True)
+    np.testing.assert_allclose(attention[:, 0, :-1] / share, masked_attention[:, 0, :-1],
+                               rtol=1e-4, atol=1e-6)
+    words, temporal, answer = (ops.convert_to_numpy(w) for w in (
+        null.word_embeddings[0], null.temporal_embeddings[0], null.word_embeddings[1]))
+    weights = to_numpy(km.encodings.sentence_weights(story != 0, D))
+    memories = (weights * words[story]).sum(-2) + temporal  # [B, N, D]
+    values = (weights * answer[story]).sum(-2) + ops.convert_to_numpy(
+        null.temporal_embeddings[1])
+    u = (to_numpy(km.encodings.sentence_weights(query != 0, D)) * words[query]).sum(-2)
+    scores = np.einsum("bd,bnd->bn", u, memories)
+    scores[:, -1] = 0.0
+    expected = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    np.testing.assert_allclose(attention[:, 0], expected, rtol=1e-4, atol=1e-6)
+    state = u + np.einsum("bn,bnd->bd", expected[:, :-1], values[:, :-1])
+    np.testing.assert_allclose(logits, state @ answer.T, rtol=1e-4, atol=1e-5)
 
 
 def test_adjacent_tying_shares_embeddings_between_hops():
@@ -100,19 +137,34 @@ def test_linear_attention_is_the_raw_score_and_the_switch_needs_no_rebuild():
 
 
 def test_random_noise_moves_sentences_back_and_keeps_their_order():
-    query, story = ids(batch=64)
-    story[:, -1] = np.arange(1, J + 1)   # fill every slot
-    mask = np.ones((64, N), bool)
+    rng = np.random.default_rng(0)
+    slots, batch = 12, 200
+    story = np.zeros((batch, slots, 2), "int32")
+    count = rng.integers(1, 10, size=batch)  # sentences per story
+    for row, n in enumerate(count):
+        story[row, :n, 0] = np.arange(1, n + 1)
+        story[row, :n, 1] = 7
+    mask = story.any(-1)
     same, same_mask = to_numpy(insert_empty_memories(story, mask, 0.0, seed=1))
     np.testing.assert_array_equal(same, story)
-    noisy, noisy_mask = to_numpy(insert_empty_memories(story, mask, 0.5, seed=1))
+    np.testing.assert_array_equal(same_mask, mask)
+    noisy, noisy_mask = to_numpy(insert_empty_memories(story, mask, 0.3, seed=1))
     assert noisy.shape == story.shape
-    empty = ~noisy.any(-1)
-    assert 0 < empty.mean() < 1
-    assert noisy_mask.all()  # empty memories before a sentence stay unmasked
-    for row in range(64):
-        kept = noisy[row][~empty[row]]
-        np.testing.assert_array_equal(kept, story[row][: len(kept)])
+    np.testing.assert_array_equal(noisy_mask, noisy.any(-1))  # blanks are empty
+    moved = 0
+    for row, n in enumerate(count):
+        # Every sentence is kept, in order, and pushed back by the blanks
+        # before it; at most ceil(0.3 n) blanks, all within the first n + b.
+        np.testing.assert_array_equal(noisy[row][noisy_mask[row]], story[row, :n])
+        last = np.flatnonzero(noisy_mask[row])[-1]
+        assert last - (n - 1) <= np.ceil(0.3 * n)
+        moved += last > n - 1
+    assert 0.2 < moved / batch < 0.9
+    # A story with a hole keeps its sentences in order too.
+    holed = story[:1].copy()
+    holed[0, 0] = 0
+    out, out_mask = to_numpy(insert_empty_memories(holed, holed.any(-1), 0.3, seed=2))
+    np.testing.assert_array_equal(out[0][out_mask[0]], holed[0][holed[0].any(-1)])
 
 
 def test_noise_applies_in_training_only():
@@ -144,6 +196,22 @@ def test_linear_start_callback_puts_the_softmax_back():
     plain.compile("sgd", "mse")
     with pytest.raises(ValueError, match="no layer with a switchable softmax"):
         plain.fit(np.ones((2, 2)), np.ones((2, 1)), verbose=0, callbacks=[km.LinearStart()])
+
+
+def test_linear_start_for_a_fixed_number_of_epochs_needs_no_validation():
+    model = km.memn2n(V, J, memory_size=N, embed_dim=D, num_hops=2, linear_start=True)
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    layer = model.get_layer("memn2n_layer")
+    query, story = ids(batch=8)
+    callback = km.LinearStart(patience=None, max_epochs=3)
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: seen.append(layer.softmax_enabled))
+    model.fit({"query": query, "stories": story}, np.arange(8) % V, epochs=5,
+              verbose=0, callbacks=[callback, record])
+    assert seen == [False, False, False, True, True] and callback.switched_at == 3
+    with pytest.raises(ValueError, match="patience=None and max_epochs=None"):
+        km.LinearStart(patience=None)
 
 
 def test_memn2n_builder_learns_a_tiny_qa_task(tmp_path):
@@ -180,6 +248,7 @@ def test_memn2n_builder_learns_a_tiny_qa_task(tmp_path):
         (lambda: km.MemN2N(V, weight_tying="all"), ValueError, "weight_tying='all'"),
         (lambda: km.MemN2N(V, encoding="bow"), ValueError, "encoding='bow'"),
         (lambda: km.MemN2N(V, random_noise=1.5), ValueError, "random_noise=1.5"),
+        (lambda: km.MemN2N(V, empty_slots="zero"), ValueError, "empty_slots='zero'"),
         (lambda: km.MemN2N(V, random_noise="0.1"), TypeError, "random_noise='0.1'"),
         (lambda: km.MemN2N(V)([np.ones((2, J), "float32"), np.ones((2, N, J), "int32")]),
          TypeError, "`query` must hold integer word ids"),
