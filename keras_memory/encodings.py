@@ -11,9 +11,14 @@ embedded to `d` numbers and the sentence becomes one vector `m`:
   weights average 1/2;
 - centred position encoding (`"position_centered"`, the default):
   `2 l_kj = 1 + 4 (j/J - 1/2)(k/d - 1/2)`, the same shape scaled to average
-  1 like bag of words, as in the paper's released code. Under the paper's
-  SGD schedule the scale matters: on bAbI tasks 4, 6 and 11 it took our
-  mean test error from 17.9% to 8.8%;
+  1 like bag of words, as the paper's released code scales it. Under the
+  paper's SGD schedule the scale matters: on bAbI tasks 4, 6 and 11 it took
+  our mean test error from 17.9% to 8.8% (measured before the initializer
+  fix of 2026-11-26);
+- position encoding over the padded length (`"position_padded"`), as the
+  paper's released code computes it: `1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J)`
+  with `J` the padded sentence length, the same for every sentence, so a
+  word's weights depend on its position only, not on the sentence's length;
 - temporal encoding adds a learned vector per memory slot, `m_i + T(i)`.
 
 `sentence_weights` and `encode_sentences` are pure functions; the layers
@@ -28,7 +33,7 @@ from keras import ops
 from keras_memory import _validation as check
 from keras_memory._kernels import KernelArguments
 
-ENCODINGS = ("bag_of_words", "position", "position_centered")
+ENCODINGS = ("bag_of_words", "position", "position_centered", "position_padded")
 
 
 def sentence_weights(word_mask, embed_dim, encoding="position_centered",
@@ -38,17 +43,23 @@ def sentence_weights(word_mask, embed_dim, encoding="position_centered",
     Args:
         word_mask: boolean `[..., J]`, `False` for padding words.
         embed_dim: int, the embedding size `d`.
-        encoding: `"bag_of_words"`, `"position"` or `"position_centered"`.
+        encoding: one of `ENCODINGS`, see the module docs.
         dtype: float dtype of the result.
 
     Returns:
         `[..., J, 1]` (bag of words: 1 for words, 0 for padding) or
-        `[..., J, d]` (`l_kj`, or `2 l_kj` when centred; 0 for padding).
+        `[..., J, d]` (`l_kj`, `2 l_kj` when centred, the padded-length
+        weights for `"position_padded"`; 0 for padding).
     """
     check.choice("encoding", encoding, ENCODINGS)
     present = ops.cast(word_mask, dtype)[..., None]
     if encoding == "bag_of_words":
         return present
+    if encoding == "position_padded":
+        padded = present.shape[-2]
+        position = ops.cast(ops.arange(1, padded + 1), dtype)[:, None] - (padded + 1) / 2
+        dimension = ops.cast(ops.arange(1, embed_dim + 1), dtype) - (embed_dim + 1) / 2
+        return (1.0 + 4.0 * position * dimension / (embed_dim * padded)) * present
     num_words = ops.sum(present, axis=-2, keepdims=True)  # J of each sentence
     num_words = ops.where(num_words > 0, num_words, ops.ones_like(num_words))
     sentence_len = ops.shape(present)[-2]

@@ -82,8 +82,9 @@ class MemN2N(TiedHops, keras.layers.Layer):
         u_{k+1} = u_k + sum_i softmax(u_k . m_i^k)_i c_i^k
         logits = W u_{K+1}
 
-    `enc` is the sentence encoding (`"position_centered"`, `"position"` or
-    `"bag_of_words"`, see `keras_memory.encodings`). Weight tying follows `MemoryNetwork`:
+    `enc` is the sentence encoding (`"position_centered"`,
+    `"position_padded"`, `"position"` or `"bag_of_words"`, see
+    `keras_memory.encodings`). Weight tying follows `MemoryNetwork`:
     `"adjacent"` (A_{k+1} = C_k, B = A_1, W^T = C_K, and the temporal
     matrices tied the same way), `"layerwise"` or `None`.
 
@@ -92,9 +93,9 @@ class MemN2N(TiedHops, keras.layers.Layer):
         embed_dim: int >= 1, embedding size `d`. Default 20.
         num_hops: int >= 1. Default 3.
         weight_tying: `"adjacent"` (default), `"layerwise"` or `None`.
-        encoding: `"position_centered"` (default), `"position"` (the
-            paper's formula, half the scale) or `"bag_of_words"`; see
-            `keras_memory.encodings`.
+        encoding: `"position_centered"` (default), `"position_padded"`
+            (the paper's code), `"position"` (the paper's formula, half the
+            scale) or `"bag_of_words"`; see `keras_memory.encodings`.
         temporal_encoding: bool, learned per-slot vectors. Default `True`;
             needs a known number of memory slots.
         num_memories: int >= 1 or `None` (taken from the input shape).
@@ -326,8 +327,8 @@ def memn2n(
         embed_dim: Default 20.
         num_hops: Default 3.
         weight_tying: `"adjacent"` (default), `"layerwise"` or `None`.
-        encoding: `"position_centered"` (default), `"position"` or
-            `"bag_of_words"`.
+        encoding: `"position_centered"` (default), `"position_padded"`,
+            `"position"` or `"bag_of_words"`.
         temporal_encoding: bool, default `True`.
         linear_start: bool; start with the softmax taken out of the hops
             (train with the `LinearStart` callback to put it back).

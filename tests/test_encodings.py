@@ -39,6 +39,19 @@ def test_centred_position_encoding_is_twice_the_formula_with_mean_one():
     assert centred[0, 1, 2] == pytest.approx(1 + 4 * (2 / 4 - 0.5) * (3 / 6 - 0.5))
 
 
+def test_padded_position_encoding_depends_on_the_position_only():
+    mask = np.array([[True, True, True, True], [True, True, False, False]])
+    weights = to_numpy(sentence_weights(mask, 3, "position_padded"))
+    J, d = 4, 3  # the padded length, for both sentences
+    expected = np.array([[1 + 4 * (k - (d + 1) / 2) * (j - (J + 1) / 2) / (d * J)
+                          for k in range(1, d + 1)] for j in range(1, J + 1)])
+    np.testing.assert_allclose(weights[0], expected, atol=1e-6)
+    np.testing.assert_allclose(weights[1, :2], expected[:2], atol=1e-6)  # same words
+    assert not weights[1, 2:].any()
+    # One hand value: j=1, k=1: 1 + 4 (-1)(-1.5) / 12 = 1.5.
+    assert weights[0, 0, 0] == pytest.approx(1.5)
+
+
 def test_bag_of_words_sums_the_words():
     words = np.arange(2 * 3 * 4, dtype="float32").reshape(2, 3, 4)
     mask = np.array([[True, True, False], [True, False, False]])
