@@ -7,14 +7,15 @@
 
 Defaults follow Sukhbaatar et al. (2015) and their released code for the 1k
 training sets: 3 hops, adjacent weight tying, position encoding (PE, centred
-as in the paper's code), temporal encoding, random noise (RN), embedding 20
+to average 1 like the paper's code), temporal encoding, random noise (RN), embedding 20
 (50 when joint), a memory of the most recent sentences (as many as the
-longest training story has, at most 50) whose empty slots are null memories
-attention can land on (`--empty-slots masked` leaves them out), linear start (LS: 20 epochs
-without the hops' softmax at learning rate 0.005; 30 when joint), then 100
-epochs (60 when joint) of SGD at 0.005 halved every 25 epochs (15 when
-joint), batch 32, gradients clipped to norm 40 per weight, loss summed over
-the batch, 10% of the training set held out for validation. With
+longest training story has, at most 50) whose empty slots are null
+memories attention can land on (`--empty-slots masked` leaves them out),
+linear start (LS: 20 epochs without the hops' softmax at learning rate
+0.005; 30 when joint), then 100 epochs (60 when joint) of SGD at 0.005
+halved every 25 epochs (15 when joint), batch 32, gradients clipped to
+norm 40 per weight, loss summed over the batch, 10% of the training set
+held out for validation. With
 `--runs R` each task is trained R times and the run with the lowest
 validation error is kept (the paper keeps the best of 10 by training error).
 
@@ -83,7 +84,8 @@ def parse_args(argv):
                         help="epochs of linear start; default 20 (30 when joint)")
     parser.add_argument("--linear-patience", type=int,
                         help="end the linear start once the validation loss has not "
-                             "fallen for this many epochs (default: after --linear-epochs)")
+                             "fallen for this many epochs (default: after --linear-epochs); "
+                             "the linear epochs left over are trained with the softmax")
     parser.add_argument("--random-noise", type=float, default=0.1)
     parser.add_argument("--no-temporal", action="store_true")
     parser.add_argument("--seed", type=int, default=0)

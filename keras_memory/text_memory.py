@@ -36,12 +36,13 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
 
     As the paper's released code does it: a story of `n` sentences gets `b`
     empty slots, `b` drawn uniformly from `0..ceil(rate * n)`, at random
-    places among its first `n + b` slots (never more than the memory
-    holds); the sentences keep their order and move back past the empty
-    slots before them, so a sentence's temporal vector is no longer exactly
-    "this many sentences ago". The inserted slots are empty memories like
-    the padding after the story: masked, or null memories under
-    `MemN2N(empty_slots="null")`.
+    places among its first `n + b` slots; the sentences keep their order
+    and move back past the empty slots before them, so a sentence's
+    temporal vector is no longer exactly "this many sentences ago". The
+    oldest sentences that move past the last slot fall out of the memory
+    (the code gives them the last slot's time instead). The inserted slots
+    are empty memories like the padding after the story: masked, or null
+    memories under `MemN2N(empty_slots="null")`.
 
     Args:
         story_ids: int `[batch, N, J]`.
@@ -56,13 +57,15 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
     count = ops.sum(ops.cast(slot_mask, "int32"), axis=1)  # n
     most = ops.ceil(ops.cast(count, "float32") * rate)
     blanks = ops.floor(keras.random.uniform((batch,), seed=seed) * (most + 1.0))
-    spread = ops.minimum(ops.cast(count, "float32") + blanks, float(num_memories))
-    slots = ops.arange(num_memories, dtype="int32")[None, :]
-    # Keep n of the first n + b slots: the n smallest random keys among them.
-    keys = keras.random.uniform((batch, num_memories), seed=seed)
-    keys = ops.where(ops.cast(slots, "float32") < spread[:, None], keys, 2.0)
+    spread = ops.cast(count, "float32") + blanks  # <= 2 N
+    # Keep n of the first n + b positions (the n smallest random keys among
+    # them) on a line twice the memory long; positions past N fall out.
+    line = ops.arange(2 * num_memories, dtype="float32")[None, :]
+    keys = keras.random.uniform((batch, 2 * num_memories), seed=seed)
+    keys = ops.where(line < spread[:, None], keys, 2.0)
     rank = ops.argsort(ops.argsort(keys, axis=1), axis=1)
-    kept = rank < count[:, None]
+    kept = (rank < count[:, None])[:, :num_memories]
+    slots = ops.arange(num_memories, dtype="int32")[None, :]
     # The i-th kept slot shows the i-th sentence (stories need not be packed).
     sentences = ops.argsort(ops.where(slot_mask, slots, slots + num_memories), axis=1)
     index = ops.maximum(ops.cumsum(ops.cast(kept, "int32"), axis=1) - 1, 0)

@@ -160,6 +160,15 @@ def test_random_noise_moves_sentences_back_and_keeps_their_order():
         assert last - (n - 1) <= np.ceil(0.3 * n)
         moved += last > n - 1
     assert 0.2 < moved / batch < 0.9
+    # A full memory: the most recent sentences stay, in order; the oldest
+    # ones that the blanks push past the last slot fall out.
+    full = np.zeros((batch, slots, 2), "int32")
+    full[:, :, 0] = np.arange(1, slots + 1)
+    out, out_mask = to_numpy(insert_empty_memories(full, full.any(-1), 0.3, seed=3))
+    kept = out_mask.sum(-1)
+    assert kept.min() >= slots - np.ceil(0.3 * slots) and kept.mean() < slots
+    for row in range(batch):
+        np.testing.assert_array_equal(out[row][out_mask[row]], full[row, : kept[row]])
     # A story with a hole keeps its sentences in order too.
     holed = story[:1].copy()
     holed[0, 0] = 0
