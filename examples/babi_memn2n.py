@@ -6,18 +6,18 @@
     python examples/babi_memn2n.py --tasks 2 --plot      # attention picture
 
 Defaults follow Sukhbaatar et al. (2015) and their released code for the 1k
-training sets: 3 hops, adjacent weight tying, position encoding (PE, centred
-to average 1 like the paper's code), temporal encoding, random noise (RN), embedding 20
-(50 when joint), a memory of the most recent sentences (as many as the
-longest training story has, at most 50) whose empty slots are null
-memories attention can land on (`--empty-slots masked` leaves them out),
-linear start (LS: 20 epochs without the hops' softmax at learning rate
-0.005; 30 when joint), then 100 epochs (60 when joint) of SGD at 0.005
-halved every 25 epochs (15 when joint), batch 32, gradients clipped to
-norm 40 per weight, loss summed over the batch, 10% of the training set
-held out for validation. With
-`--runs R` each task is trained R times and the run with the lowest
-validation error is kept (the paper keeps the best of 10 by training error).
+training sets: 3 hops, adjacent weight tying, position encoding (PE,
+centred to average 1 like the paper's code), temporal encoding, random
+noise (RN), embedding 20 (50 when joint), a memory of the most recent
+sentences (as many as the longest training story has, at most 50) whose
+empty slots are null memories attention can land on (`--empty-slots
+masked` leaves them out), linear start (LS: 20 epochs without the hops'
+softmax at learning rate 0.005; 30 when joint), then 100 epochs (60 when
+joint) of SGD at 0.005 halved every 25 epochs (15 when joint), batch 32,
+gradients clipped to norm 40 per weight, loss summed over the batch, 10%
+of the training set held out for validation. With `--runs R` each task is
+trained R times and the run with the lowest validation error is kept (the
+paper keeps the best of 10 by training error).
 
 Prints a table of test error per task next to the paper's (Table 1, PE LS RN
 columns), writes it to `results.json`, saves the last trained model as a

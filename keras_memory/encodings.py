@@ -55,14 +55,14 @@ def sentence_weights(word_mask, embed_dim, encoding="position_centered",
     present = ops.cast(word_mask, dtype)[..., None]
     if encoding == "bag_of_words":
         return present
+    sentence_len = ops.shape(present)[-2]
     if encoding == "position_padded":
-        padded = present.shape[-2]
-        position = ops.cast(ops.arange(1, padded + 1), dtype)[:, None] - (padded + 1) / 2
+        padded = ops.cast(sentence_len, dtype)  # J, the same for every sentence
+        position = ops.cast(ops.arange(1, sentence_len + 1), dtype)[:, None] - (padded + 1) / 2
         dimension = ops.cast(ops.arange(1, embed_dim + 1), dtype) - (embed_dim + 1) / 2
         return (1.0 + 4.0 * position * dimension / (embed_dim * padded)) * present
     num_words = ops.sum(present, axis=-2, keepdims=True)  # J of each sentence
     num_words = ops.where(num_words > 0, num_words, ops.ones_like(num_words))
-    sentence_len = ops.shape(present)[-2]
     position = ops.cast(ops.arange(1, sentence_len + 1), dtype)[:, None]  # j
     dimension = ops.cast(ops.arange(1, embed_dim + 1), dtype) / embed_dim  # k/d
     relative = position / num_words  # j/J, [..., J, 1]

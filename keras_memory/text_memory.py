@@ -254,14 +254,15 @@ class MemN2N(TiedHops, keras.layers.Layer):
             story_words = ops.not_equal(story, 0)
         dtype = self.compute_dtype
         story_weights = sentence_weights(story_words, self.embed_dim, self.encoding, dtype)
+        # Null slots: zero keys score 0, zero values read nothing.
+        null_out = ops.cast(slot_mask, dtype)[:, :, None] if self.empty_slots == "null" else None
         embedded = []
         for index, embedding in enumerate(self.word_embeddings):
             memories = self._encode(embedding, story, story_weights)
             if self.temporal_embeddings:
                 memories = memories + self.temporal_embeddings[index]
-            if self.empty_slots == "null":
-                # Zero keys score 0; zero values read nothing.
-                memories = memories * ops.cast(slot_mask, dtype)[:, :, None]
+            if null_out is not None:
+                memories = memories * null_out
             embedded.append(memories)
         query_weights = sentence_weights(
             ops.not_equal(query, 0), self.embed_dim, self.encoding, dtype
