@@ -60,16 +60,23 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
     spread = ops.cast(count, "float32") + blanks  # <= 2 N
     # Keep n of the first n + b positions (the n smallest random keys among
     # them) on a line twice the memory long; positions past N fall out.
+    # Ranks come from comparing keys, not sorting them: sorts are slow on
+    # CPUs and these lines are short.
     line = ops.arange(2 * num_memories, dtype="float32")[None, :]
     keys = keras.random.uniform((batch, 2 * num_memories), seed=seed)
     keys = ops.where(line < spread[:, None], keys, 2.0)
-    rank = ops.argsort(ops.argsort(keys, axis=1), axis=1)
-    kept = (rank < count[:, None])[:, :num_memories]
-    slots = ops.arange(num_memories, dtype="int32")[None, :]
-    # The i-th kept slot shows the i-th sentence (stories need not be packed).
-    sentences = ops.argsort(ops.where(slot_mask, slots, slots + num_memories), axis=1)
+    shown = keys[:, :num_memories, None]
+    rank = ops.sum(ops.cast(keys[:, None, :] < shown, "int32"), axis=2)
+    kept = rank < count[:, None]
+    # The i-th kept slot shows the i-th sentence (stories need not be
+    # packed): slot p holds sentence number order[p].
     index = ops.maximum(ops.cumsum(ops.cast(kept, "int32"), axis=1) - 1, 0)
-    source = ops.take_along_axis(sentences, index, axis=1)
+    order = ops.cumsum(ops.cast(slot_mask, "int32"), axis=1) - 1
+    holds = ops.logical_and(
+        slot_mask[:, None, :], ops.equal(order[:, None, :], index[:, :, None])
+    )
+    slots = ops.arange(num_memories, dtype="int32")[None, None, :]
+    source = ops.sum(ops.where(holds, slots, 0), axis=2)
     moved = ops.take_along_axis(
         story_ids, ops.repeat(source[:, :, None], sentence_len, axis=2), axis=1
     )
