@@ -14,10 +14,13 @@ empty slots are null memories attention can land on (`--empty-slots
 masked` leaves them out), linear start (LS: 20 epochs without the hops'
 softmax at learning rate 0.005; 30 when joint), then 100 epochs (60 when
 joint) of SGD at 0.005 halved every 25 epochs (15 when joint), batch 32,
-gradients clipped to norm 40 per weight, loss summed over the batch, 10%
-of the training set held out for validation. With `--runs R` each task is
-trained R times and the run with the lowest validation error is kept (the
-paper keeps the best of 10 by training error).
+gradients clipped to norm 40 per weight, loss summed over the batch. With
+`--runs R` each task is trained R times and the run with the lowest
+training error is kept, as in the paper (which keeps the best of 10); ties
+go to the lower training loss. The paper held 10% of each training set out
+for validation, to choose its hyperparameters; we take those from the paper
+and train on all 1,000 examples. `--validation 0.1` holds 10% out as the
+paper did and keeps the run with the lowest validation error instead.
 
 Prints a table of test error per task next to the paper's (Table 1, PE LS RN
 columns), writes it to `results.json`, saves the last trained model as a
@@ -62,7 +65,11 @@ def parse_args(argv):
     parser.add_argument("--joint", action="store_true",
                         help="train one model on all the tasks at once")
     parser.add_argument("--runs", type=int, default=1,
-                        help="trainings per task; the best validation error is kept")
+                        help="trainings per task; the one with the lowest training "
+                             "(or, with --validation, validation) error is kept")
+    parser.add_argument("--validation", type=float, default=0.0,
+                        help="fraction of each training set held out to choose "
+                             "between runs (default 0: train on all of it)")
     parser.add_argument("--epochs", type=int,
                         help="epochs after the linear start; default 100 (60 when joint)")
     parser.add_argument("--anneal-every", type=int, help="default 25 (15 when joint)")
@@ -95,6 +102,8 @@ def parse_args(argv):
                         help="draw the attention for the first test question")
     parser.add_argument("--output-dir", default="runs/babi")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.validation < 1.0:
+        parser.error(f"--validation must be in [0, 1), received {args.validation}")
     args.epochs = args.epochs or (60 if args.joint else 100)
     args.linear_epochs = args.linear_epochs or (30 if args.joint else 20)
     args.anneal_every = args.anneal_every or (15 if args.joint else 25)
@@ -115,6 +124,9 @@ def load(args, babi):
 
 
 def arrays(examples, vocabulary, args, sentence_len, babi):
+    """`(inputs, answers)` for the model, or `None` for no examples."""
+    if not examples:
+        return None
     data = babi.vectorize(examples, vocabulary, args.memory_size, sentence_len)
     return {"query": data["queries"], "stories": data["stories"]}, data["answers"]
 
@@ -127,15 +139,18 @@ def with_memory_size(args, train_examples):
                                  "memory_size": args.memory_size or min(50, longest)})
 
 
-def split_validation(examples, seed, np):
-    """Holds out 10% of `examples` (a seeded choice) for validation."""
+def split_validation(examples, fraction, seed, np):
+    """`(fit, held_out)`: `fraction` of `examples` (a seeded choice, at least
+    one when `fraction > 0`) held out for validation."""
+    if fraction == 0:
+        return examples, []
     order = np.random.default_rng(seed).permutation(len(examples))
-    held = max(1, len(examples) // 10)
+    held = max(1, int(fraction * len(examples)))
     return [examples[i] for i in order[held:]], [examples[i] for i in order[:held]]
 
 
 def train(args, train_set, valid_set, vocabulary, sentence_len, seed, km, keras):
-    """One training run; returns the model and its validation error (%)."""
+    """One training run (`valid_set` may be `None`); returns the model."""
     keras.utils.set_random_seed(seed)
     model = km.memn2n(
         len(vocabulary), sentence_len, memory_size=args.memory_size,
@@ -153,12 +168,15 @@ def train(args, train_set, valid_set, vocabulary, sentence_len, seed, km, keras)
         # above are for a summed loss.
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum"),
         metrics=["accuracy"],
+        # Several small steps per call into the backend: a quarter faster.
+        steps_per_execution=32,
     )
     callbacks = []
     linear = None
     epochs = args.epochs
     if not args.no_linear_start:
-        linear = km.LinearStart(patience=args.linear_patience,
+        linear = km.LinearStart(monitor="val_loss" if valid_set else "loss",
+                                patience=args.linear_patience,
                                 max_epochs=args.linear_epochs)
         callbacks.append(linear)
         epochs += args.linear_epochs
@@ -175,8 +193,7 @@ def train(args, train_set, valid_set, vocabulary, sentence_len, seed, km, keras)
     callbacks.append(keras.callbacks.LearningRateScheduler(learning_rate))
     model.fit(*train_set, validation_data=valid_set, epochs=epochs,
               batch_size=args.batch_size, callbacks=callbacks, verbose=args.verbose)
-    _, accuracy = model.evaluate(*valid_set, batch_size=256, verbose=0)
-    return model, 100.0 * (1.0 - accuracy)
+    return model
 
 
 def test_error(model, test_set, np):
@@ -185,13 +202,19 @@ def test_error(model, test_set, np):
 
 
 def best_of_runs(args, train_set, valid_set, vocabulary, sentence_len, km, keras, progress):
+    """Trains `args.runs` times; keeps the run with the lowest error, then
+    loss, on the held-out set (`valid_set`), else on the training set."""
+    chosen_by = valid_set or train_set
     best = None
     for run in range(args.runs):
-        model, error = train(args, train_set, valid_set, vocabulary, sentence_len,
-                             args.seed + 1000 * run, km, keras)
+        model = train(args, train_set, valid_set, vocabulary, sentence_len,
+                      args.seed + 1000 * run, km, keras)
         progress()
-        if best is None or error < best[1]:
-            best = (model, error)
+        if args.runs == 1:
+            return model
+        loss, accuracy = model.evaluate(*chosen_by, batch_size=256, verbose=0)
+        if best is None or (1.0 - accuracy, loss) < best[1]:
+            best = (model, (1.0 - accuracy, loss))
     return best[0]
 
 
@@ -225,7 +248,7 @@ def main(argv=None):
         every = [e for train_, test_ in data.values() for e in train_ + test_]
         vocabulary = babi.Vocabulary.build(every)
         sentence_len = babi.sentence_length(every, run.memory_size)
-        parts = [split_validation(data[t][0], args.seed + t, np) for t in args.tasks]
+        parts = [split_validation(data[t][0], args.validation, args.seed + t, np) for t in args.tasks]
         fit_examples = [e for part, _ in parts for e in part]
         order = np.random.default_rng(args.seed).permutation(len(fit_examples))
         fit_examples = [fit_examples[i] for i in order]
@@ -244,7 +267,8 @@ def main(argv=None):
             vocabulary = babi.Vocabulary.build(train_examples + test_examples)
             sentence_len = babi.sentence_length(train_examples + test_examples,
                                                 run.memory_size)
-            fit_examples, valid_examples = split_validation(train_examples, args.seed, np)
+            fit_examples, valid_examples = split_validation(train_examples, args.validation,
+                                                            args.seed, np)
             model = best_of_runs(
                 run, arrays(fit_examples, vocabulary, run, sentence_len, babi),
                 arrays(valid_examples, vocabulary, run, sentence_len, babi),

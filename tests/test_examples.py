@@ -69,8 +69,9 @@ def test_babi_example_on_tiny_files(tmp_path, joint):
         ["--backend", keras.backend.backend(), "--data-dir", str(data),
          "--tasks", "1", "2", "--epochs", "3", "--linear-epochs", "2", "--runs", "2",
          "--embed-dim", "8", "--plot", "--output-dir", str(tmp_path)]
-        # Separate: the memory holds the longest training story (the default).
-        + (["--joint", "--memory-size", "5"] if joint else [])
+        # Separate: the memory holds the longest training story (the default),
+        # runs chosen by training error. Joint: by error on a held-out fifth.
+        + (["--joint", "--memory-size", "5", "--validation", "0.2"] if joint else [])
     )
     assert set(errors) == {1, 2} and all(0 <= e <= 100 for e in errors.values())
     results = json.loads((tmp_path / "results.json").read_text())
