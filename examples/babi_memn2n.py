@@ -90,8 +90,9 @@ def parse_args(argv):
     parser.add_argument("--linear-epochs", type=int,
                         help="epochs of linear start; default 20 (30 when joint)")
     parser.add_argument("--linear-patience", type=int,
-                        help="end the linear start once the validation loss has not "
-                             "fallen for this many epochs (default: after --linear-epochs); "
+                        help="end the linear start once the loss (the validation loss "
+                             "with --validation) has not fallen for this many epochs "
+                             "(default: after --linear-epochs); "
                              "the linear epochs left over are trained with the softmax")
     parser.add_argument("--random-noise", type=float, default=0.1)
     parser.add_argument("--no-temporal", action="store_true")
@@ -168,8 +169,9 @@ def train(args, train_set, valid_set, vocabulary, sentence_len, seed, km, keras)
         # above are for a summed loss.
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum"),
         metrics=["accuracy"],
-        # Several small steps per call into the backend: a quarter faster.
-        steps_per_execution=32,
+        # Several small steps per call into the backend: a quarter faster on
+        # jax (Keras allows only 1 on torch).
+        steps_per_execution=1 if keras.backend.backend() == "torch" else 32,
     )
     callbacks = []
     linear = None

@@ -78,7 +78,8 @@ def encode_sentences(embedded_words, word_mask, encoding="position_centered"):
     Args:
         embedded_words: float `[..., J, d]`.
         word_mask: boolean `[..., J]` (`False` = padding) or `None`.
-        encoding: `"bag_of_words"`, `"position"` or `"position_centered"`.
+        encoding: `"bag_of_words"`, `"position"`, `"position_centered"` or
+            `"position_padded"`.
 
     Returns:
         `[..., d]`.
@@ -104,8 +105,8 @@ class SentenceEncoding(keras.layers.Layer):
     slots stay masked downstream (for example in `MemoryNetwork`).
 
     Args:
-        encoding: `"position_centered"` (default), `"position"` or
-            `"bag_of_words"`, see the module docs.
+        encoding: `"position_centered"` (default), `"position"`,
+            `"position_padded"` or `"bag_of_words"`, see the module docs.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
