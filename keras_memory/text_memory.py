@@ -60,13 +60,19 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
     spread = ops.cast(count, "float32") + blanks  # <= 2 N
     # Keep n of the first n + b positions (the n smallest random keys among
     # them) on a line twice the memory long; positions past N fall out.
-    # Ranks come from comparing keys, not sorting them: sorts are slow on
-    # CPUs and these lines are short.
+    # Ranks come from comparing keys, not sorting them (sorts are slow on
+    # CPUs and these lines are short); equal keys rank by position, so the
+    # ranks are a permutation, as a stable sort's are.
     line = ops.arange(2 * num_memories, dtype="float32")[None, :]
     keys = keras.random.uniform((batch, 2 * num_memories), seed=seed)
     keys = ops.where(line < spread[:, None], keys, 2.0)
     shown = keys[:, :num_memories, None]
-    rank = ops.sum(ops.cast(keys[:, None, :] < shown, "int32"), axis=2)
+    earlier = line < ops.arange(num_memories, dtype="float32")[:, None]  # [N, 2N]
+    ahead = ops.logical_or(
+        keys[:, None, :] < shown,
+        ops.logical_and(ops.equal(keys[:, None, :], shown), earlier[None]),
+    )
+    rank = ops.sum(ops.cast(ahead, "int32"), axis=2)
     kept = rank < count[:, None]
     # The i-th kept slot shows the i-th sentence (stories need not be
     # packed): slot p holds sentence number order[p].

@@ -176,6 +176,24 @@ def test_random_noise_moves_sentences_back_and_keeps_their_order():
     np.testing.assert_array_equal(out[0][out_mask[0]], holed[0][holed[0].any(-1)])
 
 
+def test_random_noise_keeps_every_sentence_once_when_keys_tie(monkeypatch):
+    # Random keys that tie (here: only 4 distinct values) still rank as a
+    # permutation: no sentence is shown twice and none beyond the story's.
+    rng = np.random.default_rng(0)
+    batch, slots = 64, 10
+    mask = np.ones((batch, slots), bool)
+    mask[:, 7:] = np.sort(rng.random((batch, 3)) < 0.5, axis=1)[:, ::-1]
+    story = rng.integers(1, 9, (batch, slots, 3)) * mask[:, :, None]
+    uniform = keras.random.uniform
+    monkeypatch.setattr(keras.random, "uniform",
+                        lambda shape, seed=None: ops.floor(uniform(shape, seed=seed) * 4) / 4)
+    out, out_mask = to_numpy(insert_empty_memories(story, mask, 0.3, seed=1))
+    count, kept = mask.sum(1), out_mask.sum(1)
+    assert np.all(kept <= count) and np.all(kept >= count - 3) and np.any(kept < count)
+    for row in range(batch):
+        np.testing.assert_array_equal(out[row][out_mask[row]], story[row, : kept[row]])
+
+
 def test_noise_applies_in_training_only():
     layer = km.MemN2N(V, embed_dim=D, num_hops=2, random_noise=0.5, seed=0)
     query, story = ids(batch=16)
