@@ -250,7 +250,8 @@ def main(argv=None):
         every = [e for train_, test_ in data.values() for e in train_ + test_]
         vocabulary = babi.Vocabulary.build(every)
         sentence_len = babi.sentence_length(every, run.memory_size)
-        parts = [split_validation(data[t][0], args.validation, args.seed + t, np) for t in args.tasks]
+        parts = [split_validation(data[t][0], args.validation, args.seed + t, np)
+                 for t in args.tasks]
         fit_examples = [e for part, _ in parts for e in part]
         order = np.random.default_rng(args.seed).permutation(len(fit_examples))
         fit_examples = [fit_examples[i] for i in order]

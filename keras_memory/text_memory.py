@@ -66,11 +66,11 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
     line = ops.arange(2 * num_memories, dtype="float32")[None, :]
     keys = keras.random.uniform((batch, 2 * num_memories), seed=seed)
     keys = ops.where(line < spread[:, None], keys, 2.0)
-    shown = keys[:, :num_memories, None]
+    shown = keys[:, :num_memories, None]  # [batch, N, 1]
+    others = keys[:, None, :]  # [batch, 1, 2N]
     earlier = line < ops.arange(num_memories, dtype="float32")[:, None]  # [N, 2N]
     ahead = ops.logical_or(
-        keys[:, None, :] < shown,
-        ops.logical_and(ops.equal(keys[:, None, :], shown), earlier[None]),
+        others < shown, ops.logical_and(ops.equal(others, shown), earlier[None])
     )
     rank = ops.sum(ops.cast(ahead, "int32"), axis=2)
     kept = rank < count[:, None]
