@@ -77,7 +77,7 @@ def parse_args(argv):
     parser.add_argument("--linear-learning-rate", type=float, default=0.005)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--hops", type=int, default=3)
-    parser.add_argument("--embed-dim", type=int, help="default 20 (50 when joint)")
+    parser.add_argument("--memory-dim", type=int, help="embedding width d; default 20 (50 when joint)")
     parser.add_argument("--memory-size", type=int,
                         help="default: the longest training story, at most 50")
     parser.add_argument("--encoding", default="position_centered",
@@ -108,7 +108,7 @@ def parse_args(argv):
     args.epochs = args.epochs or (60 if args.joint else 100)
     args.linear_epochs = args.linear_epochs or (30 if args.joint else 20)
     args.anneal_every = args.anneal_every or (15 if args.joint else 25)
-    args.embed_dim = args.embed_dim or (50 if args.joint else 20)
+    args.memory_dim = args.memory_dim or (50 if args.joint else 20)
     if args.verbose is None:
         one_training = args.runs == 1 and (args.joint or len(args.tasks) == 1)
         args.verbose = 1 if one_training else 0
@@ -155,7 +155,7 @@ def train(args, train_set, valid_set, vocabulary, sentence_len, seed, km, keras)
     keras.utils.set_random_seed(seed)
     model = km.memn2n(
         len(vocabulary), sentence_len, memory_size=args.memory_size,
-        embed_dim=args.embed_dim, num_hops=args.hops,
+        memory_dim=args.memory_dim, num_hops=args.hops,
         weight_tying=None if args.tying == "none" else args.tying,
         encoding=args.encoding, temporal_encoding=not args.no_temporal,
         linear_start=not args.no_linear_start, random_noise=args.random_noise,

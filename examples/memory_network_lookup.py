@@ -19,7 +19,7 @@ def parse_args(argv):
                         help="Keras backend (default: $KERAS_BACKEND or jax)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--num-memories", type=int, default=10)
+    parser.add_argument("--memory-size", type=int, default=10)
     parser.add_argument("--hops", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--examples", type=int, default=10000)
@@ -38,7 +38,7 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     os.makedirs(args.output_dir, exist_ok=True)
-    task = dict(num_memories=args.num_memories, key_dim=8, num_classes=5)
+    task = dict(memory_size=args.memory_size, key_dim=8, num_classes=5)
     (query, memories), answers = km.tasks.key_value_lookup(args.examples, seed=args.seed, **task)
     (test_query, test_memories), test_answers = km.tasks.key_value_lookup(
         1000, seed=args.seed + 1, **task
@@ -80,7 +80,7 @@ def main(argv=None):
     _, attention = inspector([test_query[:1], test_memories[:1]])
     target = int(np.argmin(np.abs(test_memories[0, :, :8] - test_query[0, :8]).sum(-1)))
     labels = [f"slot {i}" + (" (matching key)" if i == target else "")
-              for i in range(args.num_memories)]
+              for i in range(args.memory_size)]
     try:
         picture = os.path.join(args.output_dir, "attention.png")
         plotting.plot_memory_attention(

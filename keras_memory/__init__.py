@@ -1,41 +1,51 @@
 """keras-memory: memory-augmented layers for Keras 3 on JAX, PyTorch and TensorFlow.
 
-Modules: `addressing` (pure addressing functions), `memory_networks`
-(MemoryHop, MemoryNetwork), `encodings` (sentence and temporal encodings),
-`text_memory` (MemN2N on word ids, the `memn2n` builder, `LinearStart`),
-`turing_machines` (NTM heads, cell, layer), `tasks` (synthetic data),
-`datasets` (bAbI), `plotting` (pictures, needs matplotlib).
+One namespace: every public layer, builder and helper is here
+(`km.MemoryNetwork`, `km.memn2n`, `km.NTM`, `km.ntm`, `km.trace`, ...).
+Modules, data flowing one way (data -> layers -> recurrent core ->
+addressing):
+
+- `addressing`: memory math as pure `keras.ops` functions;
+- `recurrent`: the time loops every memory cell shares (`MemoryRNN`);
+- `layers`: the Keras layers, one model family a module;
+- `models`: builders of functional models;
+- `callbacks`: `LinearStart`;
+- `tasks`: synthetic tasks and their metric; `datasets`: bAbI;
+- `trace`, `plotting`: what the heads did, and pictures (matplotlib).
 """
 
 from keras_memory import addressing
+from keras_memory import callbacks
 from keras_memory import datasets
-from keras_memory import encodings
-from keras_memory import memory_networks
+from keras_memory import layers
+from keras_memory import models
+from keras_memory import recurrent
 from keras_memory import tasks
-from keras_memory import text_memory
-from keras_memory import turing_machines
 from keras_memory.addressing import masked_softmax
-from keras_memory.encodings import SentenceEncoding
-from keras_memory.encodings import TemporalEncoding
-from keras_memory.memory_networks import MemoryHop
-from keras_memory.memory_networks import MemoryNetwork
-from keras_memory.memory_networks import memory_attention
-from keras_memory.memory_networks import memory_network
-from keras_memory.memory_networks import memory_read
-from keras_memory.text_memory import LinearStart
-from keras_memory.text_memory import MemN2N
-from keras_memory.text_memory import memn2n
-from keras_memory.turing_machines import NTM
-from keras_memory.turing_machines import NTMCell
-from keras_memory.turing_machines import NTMReadHead
-from keras_memory.turing_machines import NTMState
-from keras_memory.turing_machines import NTMWriteHead
-from keras_memory.turing_machines import ntm
-from keras_memory.turing_machines import trace
+from keras_memory.callbacks import LinearStart
+from keras_memory.layers import encodings
+from keras_memory.layers.encodings import SentenceEncoding
+from keras_memory.layers.encodings import TemporalEncoding
+from keras_memory.layers.hops import memory_attention
+from keras_memory.layers.hops import memory_read
+from keras_memory.layers.memn2n import MemN2N
+from keras_memory.layers.memory_network import MemoryHop
+from keras_memory.layers.memory_network import MemoryNetwork
+from keras_memory.layers.ntm import NTM
+from keras_memory.layers.ntm import NTMCell
+from keras_memory.layers.ntm import NTMState
+from keras_memory.layers.ntm_heads import HeadParameters
+from keras_memory.layers.ntm_heads import NTMReadHead
+from keras_memory.layers.ntm_heads import NTMWriteHead
+from keras_memory.models import memn2n
+from keras_memory.models import memory_network
+from keras_memory.models import ntm
+from keras_memory.trace import trace
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
+    "HeadParameters",
     "LinearStart",
     "MemN2N",
     "MemoryHop",
@@ -48,17 +58,18 @@ __all__ = [
     "SentenceEncoding",
     "TemporalEncoding",
     "addressing",
+    "callbacks",
     "datasets",
     "encodings",
+    "layers",
     "masked_softmax",
     "memn2n",
     "memory_attention",
     "memory_network",
-    "memory_networks",
     "memory_read",
+    "models",
     "ntm",
+    "recurrent",
     "tasks",
-    "text_memory",
     "trace",
-    "turing_machines",
 ]

@@ -43,30 +43,39 @@ def fresh_initializer(initializer, index=0):
     return type(initializer).from_config(config)
 
 
-class KernelArguments:
-    """Mixin for a `keras.layers.Layer`: `kernel_*` arguments and `_kernel`."""
+class KernelOptions:
+    """The `kernel_*` arguments of one layer's matrices, and a maker of them.
 
-    def _set_kernel_arguments(self, initializer, regularizer, constraint):
-        self.kernel_initializer = keras.initializers.get(
-            initializer or PAPER_INITIALIZER
-        )
-        self.kernel_regularizer = keras.regularizers.get(regularizer)
-        self.kernel_constraint = keras.constraints.get(constraint)
+    Args:
+        layer: the `keras.layers.Layer` the matrices belong to.
+        initializer: initializer (default `N(0, 0.1)`, the paper's);
+            each matrix made gets its own draw (`fresh_initializer`).
+        regularizer, constraint: for every matrix.
+    """
 
-    def _kernel(self, name, shape):
-        index = getattr(self, "_kernels_made", 0)
-        self._kernels_made = index + 1
-        return self.add_weight(
+    def __init__(self, layer, initializer=None, regularizer=None, constraint=None):
+        self.layer = layer
+        self.initializer = keras.initializers.get(initializer or PAPER_INITIALIZER)
+        self.regularizer = keras.regularizers.get(regularizer)
+        self.constraint = keras.constraints.get(constraint)
+        self.made = 0
+
+    def make(self, name, shape):
+        """A new weight of the layer, `shape`, drawing its own start."""
+        index, self.made = self.made, self.made + 1
+        return self.layer.add_weight(
             name=name,
             shape=shape,
-            initializer=fresh_initializer(self.kernel_initializer, index),
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
+            initializer=fresh_initializer(self.initializer, index),
+            regularizer=self.regularizer,
+            constraint=self.constraint,
         )
 
-    def _kernel_config(self):
+    def get_config(self):
+        """The layer's `kernel_initializer`, `kernel_regularizer` and
+        `kernel_constraint`, serialised."""
         return {
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+            "kernel_initializer": keras.initializers.serialize(self.initializer),
+            "kernel_regularizer": keras.regularizers.serialize(self.regularizer),
+            "kernel_constraint": keras.constraints.serialize(self.constraint),
         }

@@ -47,35 +47,43 @@ def plot_memory_attention(attention, memory_labels=None, title=None, path=None):
     """Heat map of a memory network's attention, one row per hop.
 
     Args:
-        attention: `[num_hops, num_memories]` for one example (for instance
+        attention: `[num_hops, memory_size]` for one example (for instance
             `MemoryNetwork(return_attention=True)` output `[0]`).
-        memory_labels: optional list of `num_memories` strings (the story
+        memory_labels: optional list of `memory_size` strings (the story
             sentences) shown along the memory axis.
         title: optional title.
         path: optional file name to save the picture to (PNG, SVG, ...).
 
     Returns:
         The matplotlib `Figure`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> figure = plot_memory_attention(np.array([[0.9, 0.1], [0.2, 0.8]]),
+    ...                                ["Mary went home.", "John left."])
+    >>> len(figure.axes[0].get_yticklabels())
+    2
     """
     attention = _as_array("attention", attention, 2)
-    num_hops, num_memories = attention.shape
-    if memory_labels is not None and len(memory_labels) != num_memories:
+    num_hops, memory_size = attention.shape
+    if memory_labels is not None and len(memory_labels) != memory_size:
         raise ValueError(
-            f"`memory_labels` must have {num_memories} entries, one per memory, "
+            f"`memory_labels` must have {memory_size} entries, one per memory, "
             f"received {len(memory_labels)}."
         )
     plt = _pyplot()
-    height = 1.2 + 0.35 * num_memories if memory_labels is not None else 3.0
+    height = 1.2 + 0.35 * memory_size if memory_labels is not None else 3.0
     figure, axis = plt.subplots(figsize=(2.0 + 0.9 * num_hops, height))
     image = axis.imshow(attention.T, aspect="auto", cmap="Blues", vmin=0.0,
                         vmax=max(1e-6, float(attention.max())))
     axis.set_xticks(range(num_hops), [f"hop {k + 1}" for k in range(num_hops)])
     if memory_labels is not None:
-        axis.set_yticks(range(num_memories), list(memory_labels))
+        axis.set_yticks(range(memory_size), list(memory_labels))
     else:
         axis.set_ylabel("memory slot")
     for hop in range(num_hops):
-        for slot in range(num_memories):
+        for slot in range(memory_size):
             if attention[hop, slot] >= 0.05:
                 axis.text(hop, slot, f"{attention[hop, slot]:.2f}",
                           ha="center", va="center", fontsize=7)
@@ -105,6 +113,14 @@ def plot_ntm_trace(inputs, targets, outputs, read_weights, write_weights,
 
     Returns:
         The matplotlib `Figure`: five panels, time running left to right.
+
+    Example:
+
+    >>> import numpy as np
+    >>> steps = np.eye(4)                   # 4 steps, one-hot weights
+    >>> figure = plot_ntm_trace(steps, steps, steps, steps, steps)
+    >>> len(figure.axes)
+    5
     """
     inputs = _as_array("inputs", inputs, 2)
     targets = _as_array("targets", targets, 2)

@@ -38,3 +38,17 @@ def write_task(directory, task=1, train_count=40, test_count=20, seed=0):
     (directory / f"qa{task}_synthetic_test.txt").write_text(
         synthetic_task(test_count, seed + 1)
     )
+
+
+# Word-id inputs for MemN2N tests.
+B, N, J, V, D = 3, 4, 3, 7, 6  # batch, slots, words, vocabulary, memory_dim
+
+
+def ids(seed=0, batch=B):
+    rng = np.random.default_rng(seed)
+    story = rng.integers(1, V, size=(batch, N, J)).astype("int32")
+    story[:, :, -1] = 0          # a padding word in every sentence
+    story[:, -1] = 0             # an empty last slot
+    query = rng.integers(1, V, size=(batch, J)).astype("int32")
+    query[:, -1] = 0
+    return query, story

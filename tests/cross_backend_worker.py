@@ -22,11 +22,11 @@ import keras_memory as km
 TOLERANCE = 1e-5
 
 
-def _memory_inputs(seed, input_dim=6, num_memories=5):
+def _memory_inputs(seed, input_dim=6, memory_size=5):
     rng = np.random.default_rng(seed)
     return [
         rng.normal(size=(3, input_dim)).astype("float32"),
-        rng.normal(size=(3, num_memories, input_dim)).astype("float32"),
+        rng.normal(size=(3, memory_size, input_dim)).astype("float32"),
     ]
 
 
@@ -84,7 +84,7 @@ def _memn2n_case(**options):
     def build():
         query = keras.Input((3,), dtype="int32")
         story = keras.Input((4, 3), dtype="int32")
-        outputs = km.MemN2N(9, embed_dim=6, num_hops=3, return_attention=True,
+        outputs = km.MemN2N(9, memory_dim=6, num_hops=3, return_attention=True,
                             **options)([query, story])
         return keras.Model([query, story], outputs), _text_inputs(5)
 
@@ -104,7 +104,7 @@ def _encodings_case():
 
 
 def _memn2n_builder_case():
-    model = km.memn2n(9, 3, memory_size=4, embed_dim=6, random_noise=0.1)
+    model = km.memn2n(9, 3, memory_size=4, memory_dim=6, random_noise=0.1)
     query, story = _text_inputs(7)
     return model, {"query": query, "stories": story}
 

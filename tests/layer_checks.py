@@ -4,8 +4,9 @@
 shapes, round-trips `get_config`/`from_config`, saves a functional model to
 a `.keras` file and loads it with `safe_mode=True`, checks that no two
 randomly initialised weights start equal, takes a training step
-and checks that every weight moved and stayed finite, and runs the layer
-under the `mixed_float16` and `mixed_bfloat16` policies.
+and checks that every weight moved and stayed finite, runs the layer
+under the `mixed_float16` and `mixed_bfloat16` policies and, given masks,
+checks that what is masked out cannot change the outputs.
 """
 
 import keras
@@ -63,6 +64,28 @@ def assert_distinct_initial_weights(layer):
         seen[weight.path] = value
 
 
+def _check_masking(layer, inputs, masks):
+    """Masked-out input entries, however large, leave the outputs alone."""
+    mask_arg = _single_or_list(list(masks))
+    expected = to_numpy(layer(_single_or_list(inputs), mask=mask_arg))
+    rng = np.random.default_rng(7)
+    garbage = []
+    for value, mask in zip(inputs, masks):
+        if mask is None or "int" in str(value.dtype):
+            garbage.append(value)
+            continue
+        mask = np.asarray(mask, bool).reshape(
+            np.shape(mask) + (1,) * (value.ndim - np.ndim(mask))
+        )
+        assert not mask.all(), "a mask check needs something masked"
+        noise = (1e3 * rng.normal(size=value.shape)).astype(value.dtype)
+        garbage.append(np.where(mask, value, noise))
+    actual = to_numpy(layer(_single_or_list(garbage), mask=mask_arg))
+    for a, b in zip(keras.tree.flatten(actual), keras.tree.flatten(expected)):
+        assert np.all(np.isfinite(a))
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+
+
 def run_layer_test(
     layer_cls,
     init_kwargs,
@@ -75,6 +98,7 @@ def run_layer_test(
     batch_size=3,
     static_weights=(),
     check_mixed_precision=True,
+    masks=None,
 ):
     """Puts one layer configuration through the standard checks.
 
@@ -92,6 +116,10 @@ def run_layer_test(
         static_weights: names of weights allowed not to move in one step.
         check_mixed_precision: also run under `mixed_float16` and
             `mixed_bfloat16`.
+        masks: per input, a boolean mask over its leading axes (`False` =
+            masked out) or `None`; when given, the layer is called with
+            `mask=` and its outputs must not move when the masked-out input
+            entries are replaced by large random values.
     """
     wrap = wrap or (lambda layer: layer)
     inputs = random_inputs(input_shapes, batch_size, dtypes=input_dtypes)
@@ -154,6 +182,9 @@ def run_layer_test(
             assert not np.array_equal(after, before[weight.path]), (
                 f"{weight.path} did not move: its gradient was zero"
             )
+
+    if masks is not None:
+        _check_masking(wrapped, inputs, masks)
 
     for policy, half in (("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")):
         if not check_mixed_precision:

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from gradients import check_gradients
 from keras import ops
 
-from gradients import check_gradients
 from keras_memory import addressing
 
 EPS = addressing.EPSILON

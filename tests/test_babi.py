@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from babi_data import STORY, synthetic_task, write_task
+
 from keras_memory.datasets import babi
 
 

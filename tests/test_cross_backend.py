@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from cross_backend_worker import CASES
 
 BACKENDS = ("jax", "torch", "tensorflow")

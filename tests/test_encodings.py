@@ -2,10 +2,10 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from layer_checks import run_layer_test, to_numpy
 
 import keras_memory as km
-from keras_memory.encodings import encode_sentences, sentence_weights
-from layer_checks import run_layer_test, to_numpy
+from keras_memory.layers.encodings import encode_sentences, sentence_weights
 
 
 def paper_position_encoding(num_words, embed_dim):
@@ -75,6 +75,8 @@ def test_sentence_encoding_layer_checks(tmp_path):
         expected_output_shapes=[(3, 5, 4)],
         tmp_path=tmp_path,
         expected_num_trainable_weights=0,
+        masks=[np.arange(3)[None, None, :] < np.array([3, 1, 2, 0, 2])[None, :, None]
+               * np.ones((3, 1, 1), bool)],
     )
 
 

@@ -68,7 +68,7 @@ def test_babi_example_on_tiny_files(tmp_path, joint):
     errors = load("babi_memn2n").main(
         ["--backend", keras.backend.backend(), "--data-dir", str(data),
          "--tasks", "1", "2", "--epochs", "3", "--linear-epochs", "2", "--runs", "2",
-         "--embed-dim", "8", "--plot", "--output-dir", str(tmp_path)]
+         "--memory-dim", "8", "--plot", "--output-dir", str(tmp_path)]
         # Separate: the memory holds the longest training story (the default),
         # runs chosen by training error. Joint: by error on a held-out fifth.
         + (["--joint", "--memory-size", "5", "--validation", "0.2"] if joint else [])

@@ -7,12 +7,12 @@ NaN or Inf weight behind, on any backend.
 import keras
 import numpy as np
 import pytest
+from gradients import analytic_gradients
 from keras import ops
+from layer_checks import to_numpy
 
 import keras_memory as km
 from keras_memory import addressing
-from gradients import analytic_gradients
-from layer_checks import to_numpy
 
 
 def assert_finite(*values):
@@ -143,7 +143,7 @@ def test_every_slot_masked_gives_zero_attention_not_nan():
 
 
 def test_memn2n_with_one_sentence_and_huge_embeddings():
-    model = km.memn2n(9, 3, memory_size=4, embed_dim=5)
+    model = km.memn2n(9, 3, memory_size=4, memory_dim=5)
     story = np.zeros((2, 4, 3), "int32")
     story[:, 0, :2] = [3, 4]  # one sentence, three empty slots
     inputs = {"query": np.array([[5, 6, 0]] * 2, "int32"), "stories": story}
@@ -163,7 +163,7 @@ def test_mixed_precision_policies_run_finite_with_float32_variables(policy):
             (km.memory_network(6, memory_dim=4, num_hops=2),
              [RNG.normal(size=(2, 6)).astype("float32"),
               RNG.normal(size=(2, 5, 6)).astype("float32")]),
-            (km.memn2n(9, 3, memory_size=4, embed_dim=5),
+            (km.memn2n(9, 3, memory_size=4, memory_dim=5),
              {"query": np.array([[5, 6, 0]] * 2, "int32"),
               "stories": np.array([[[3, 4, 0]] * 4] * 2, "int32")}),
         ]

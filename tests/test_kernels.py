@@ -44,7 +44,7 @@ def test_constant_and_generator_seeded_initializers_are_kept(initializer):
 def test_same_seed_builds_the_same_model_with_distinct_hop_embeddings():
     def weights():
         keras.utils.set_random_seed(3)
-        model = km.memn2n(12, 4, memory_size=5, embed_dim=6)
+        model = km.memn2n(12, 4, memory_size=5, memory_dim=6)
         return [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
 
     first, second = weights(), weights()

@@ -51,7 +51,7 @@ def _layers(config):
      lambda: km.MemoryNetwork(weight_tying="bogus")),
     (lambda: km.ntm(3, memory_size=8, memory_dim=4, controller_size=8), "NTM",
      "memory_init", "zeros", lambda: km.NTM(memory_init="zeros")),
-    (lambda: km.memn2n(9, 3, memory_size=4, embed_dim=5), "MemN2N", "encoding", "tfidf",
+    (lambda: km.memn2n(9, 3, memory_size=4, memory_dim=5), "MemN2N", "encoding", "tfidf",
      lambda: km.MemN2N(9, encoding="tfidf")),
 ])
 def test_invalid_option_in_a_saved_config_fails_like_the_constructor(
@@ -85,7 +85,7 @@ def _train_copy_ntm(seed):
 
 def _train_memn2n(seed):
     keras.utils.set_random_seed(seed)
-    model = km.memn2n(9, 3, memory_size=4, embed_dim=5, random_noise=0.3, seed=seed)
+    model = km.memn2n(9, 3, memory_size=4, memory_dim=5, random_noise=0.3, seed=seed)
     model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     rng = np.random.default_rng(0)
     inputs = {"query": rng.integers(0, 9, (16, 3)).astype("int32"),

@@ -7,7 +7,7 @@ from keras_memory import tasks
 
 def test_key_value_lookup_answer_is_value_beside_matching_key():
     (query, memories), answers = tasks.key_value_lookup(
-        50, num_memories=5, key_dim=4, num_classes=3, noise=0.0, seed=0
+        50, memory_size=5, key_dim=4, num_classes=3, noise=0.0, seed=0
     )
     assert query.shape == (50, 7) and memories.shape == (50, 5, 7)
     assert answers.dtype == np.int32 and query.dtype == np.float32
@@ -29,7 +29,7 @@ def test_key_value_lookup_is_seeded():
     "kwargs, error, fragment",
     [
         ({"num_examples": 0}, ValueError, "num_examples=0"),
-        ({"num_examples": 4, "num_memories": 0}, ValueError, "num_memories=0"),
+        ({"num_examples": 4, "memory_size": 0}, ValueError, "memory_size=0"),
         ({"num_examples": 4, "key_dim": 1.5}, TypeError, "key_dim=1.5"),
         ({"num_examples": 4, "noise": -1.0}, ValueError, "noise=-1.0"),
     ],

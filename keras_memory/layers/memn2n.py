@@ -1,5 +1,5 @@
-"""End-to-End Memory Networks on text: `MemN2N`, the `memn2n` builder and the
-`LinearStart` callback (Sukhbaatar et al., 2015, section 4).
+"""End-to-End Memory Network on text: `MemN2N` (Sukhbaatar et al., 2015,
+section 4) and the paper's random noise, `insert_empty_memories`.
 
 Inputs are word ids (0 = padding): a query `[batch, J]` and a story
 `[batch, N, J]` of `N` sentences. Every hop embeds the words with its own
@@ -13,10 +13,14 @@ import keras
 from keras import ops
 
 from keras_memory import _validation as check
-from keras_memory.encodings import ENCODINGS, sentence_weights
-from keras_memory.memory_networks import WEIGHT_TYING_MODES
-from keras_memory.memory_networks import TiedHops
-from keras_memory.memory_networks import split_pair
+from keras_memory._compat import upgrade_config
+from keras_memory._kernels import KernelOptions
+from keras_memory.layers.encodings import ENCODINGS
+from keras_memory.layers.encodings import sentence_weights
+from keras_memory.layers.hops import WEIGHT_TYING_MODES
+from keras_memory.layers.hops import TiedWeights
+from keras_memory.layers.hops import make_tied_embeddings
+from keras_memory.layers.memory_network import split_pair
 
 
 def _check_ids(name, tensor):
@@ -53,7 +57,7 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
     Returns:
         `(story_ids, slot_mask)` of the same shapes.
     """
-    batch, num_memories, sentence_len = ops.shape(story_ids)
+    batch, memory_size, sentence_len = ops.shape(story_ids)
     count = ops.sum(ops.cast(slot_mask, "int32"), axis=1)  # n
     most = ops.ceil(ops.cast(count, "float32") * rate)
     blanks = ops.floor(keras.random.uniform((batch,), seed=seed) * (most + 1.0))
@@ -63,12 +67,12 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
     # Ranks come from comparing keys, not sorting them (sorts are slow on
     # CPUs and these lines are short); equal keys rank by position, so the
     # ranks are a permutation, as a stable sort's are.
-    line = ops.arange(2 * num_memories, dtype="float32")[None, :]
-    keys = keras.random.uniform((batch, 2 * num_memories), seed=seed)
+    line = ops.arange(2 * memory_size, dtype="float32")[None, :]
+    keys = keras.random.uniform((batch, 2 * memory_size), seed=seed)
     keys = ops.where(line < spread[:, None], keys, 2.0)
-    shown = keys[:, :num_memories, None]  # [batch, N, 1]
+    shown = keys[:, :memory_size, None]  # [batch, N, 1]
     others = keys[:, None, :]  # [batch, 1, 2N]
-    earlier = line < ops.arange(num_memories, dtype="float32")[:, None]  # [N, 2N]
+    earlier = line < ops.arange(memory_size, dtype="float32")[:, None]  # [N, 2N]
     ahead = ops.logical_or(
         others < shown, ops.logical_and(ops.equal(others, shown), earlier[None])
     )
@@ -81,7 +85,7 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
     holds = ops.logical_and(
         slot_mask[:, None, :], ops.equal(order[:, None, :], index[:, :, None])
     )
-    slots = ops.arange(num_memories, dtype="int32")[None, None, :]
+    slots = ops.arange(memory_size, dtype="int32")[None, None, :]
     source = ops.sum(ops.where(holds, slots, 0), axis=2)
     moved = ops.take_along_axis(
         story_ids, ops.repeat(source[:, :, None], sentence_len, axis=2), axis=1
@@ -90,7 +94,7 @@ def insert_empty_memories(story_ids, slot_mask, rate, seed=None):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class MemN2N(TiedHops, keras.layers.Layer):
+class MemN2N(keras.layers.Layer):
     """End-to-End Memory Network over sentences of word ids.
 
         u_1 = enc(B q)
@@ -106,7 +110,7 @@ class MemN2N(TiedHops, keras.layers.Layer):
 
     Args:
         vocab_size: int >= 2, number of word ids (id 0 is padding).
-        embed_dim: int >= 1, embedding size `d`. Default 20.
+        memory_dim: int >= 1, embedding size `d`. Default 20.
         num_hops: int >= 1. Default 3.
         weight_tying: `"adjacent"` (default), `"layerwise"` or `None`.
         encoding: `"position_centered"` (default), `"position_padded"`
@@ -114,7 +118,7 @@ class MemN2N(TiedHops, keras.layers.Layer):
             scale) or `"bag_of_words"`; see `keras_memory.encodings`.
         temporal_encoding: bool, learned per-slot vectors. Default `True`;
             needs a known number of memory slots.
-        num_memories: int >= 1 or `None` (taken from the input shape).
+        memory_size: int >= 1 or `None` (taken from the input shape).
         use_softmax: bool, the starting state of the hops' softmax; `False`
             starts linear (see `LinearStart`). The current state lives in
             the non-trainable variable `softmax_gate` and is saved with the
@@ -126,10 +130,10 @@ class MemN2N(TiedHops, keras.layers.Layer):
             sentence. `"masked"` (default): they are left out of the
             softmax. `"null"`: they stay in it as null memories, with score
             0 and nothing to read (no word, no temporal vector), as in the
-            paper's released code; attention can land on "nothing", which
-            on bAbI took the yes/no tasks 6 and 10 from about 20% and 25%
-            test error to about 8% and 13%. The number of null memories is
-            the number of empty slots, so `num_memories` matters.
+            paper's released code; attention can land on "nothing" (the
+            bAbI yes/no tasks need it: examples/README.md). The number of
+            null memories is the number of empty slots, so `memory_size`
+            matters.
         return_attention: bool; also return the attention of every hop.
         seed: int or `None`, seed of the random noise.
         kernel_initializer: default `N(0, 0.1)` as in the paper.
@@ -150,7 +154,7 @@ class MemN2N(TiedHops, keras.layers.Layer):
     Example:
 
     >>> import numpy as np
-    >>> layer = MemN2N(vocab_size=30, embed_dim=8, num_hops=2)
+    >>> layer = MemN2N(vocab_size=30, memory_dim=8, num_hops=2)
     >>> query = np.array([[4, 5, 0]])
     >>> story = np.array([[[6, 7, 8], [9, 0, 0], [0, 0, 0]]])
     >>> tuple(layer([query, story]).shape)
@@ -160,12 +164,12 @@ class MemN2N(TiedHops, keras.layers.Layer):
     def __init__(
         self,
         vocab_size,
-        embed_dim=20,
+        memory_dim=20,
         num_hops=3,
         weight_tying="adjacent",
         encoding="position_centered",
         temporal_encoding=True,
-        num_memories=None,
+        memory_size=None,
         use_softmax=True,
         random_noise=0.0,
         empty_slots="masked",
@@ -178,29 +182,33 @@ class MemN2N(TiedHops, keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.vocab_size = check.positive_int("vocab_size", vocab_size, minimum=2)
-        self.embed_dim = check.positive_int("embed_dim", embed_dim)
+        self.memory_dim = check.positive_int("memory_dim", memory_dim)
         self.num_hops = check.positive_int("num_hops", num_hops)
         self.weight_tying = check.choice(
             "weight_tying", weight_tying, WEIGHT_TYING_MODES
         )
         self.encoding = check.choice("encoding", encoding, ENCODINGS)
         self.temporal_encoding = bool(temporal_encoding)
-        self.num_memories = check.optional_positive_int("num_memories", num_memories)
+        self.memory_size = check.optional_positive_int("memory_size", memory_size)
         self.use_softmax = bool(use_softmax)
         self.random_noise = check.fraction("random_noise", random_noise)
         self.empty_slots = check.choice("empty_slots", empty_slots, EMPTY_SLOT_MODES)
         self.return_attention = bool(return_attention)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self._set_kernel_arguments(
-            kernel_initializer, kernel_regularizer, kernel_constraint
+        self.kernels = KernelOptions(
+            self, kernel_initializer, kernel_regularizer, kernel_constraint
         )
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**upgrade_config(config))
 
     def _check_shapes(self, query_shape, story_shape):
         check.rank("query", query_shape, 2, "([batch, sentence_len])")
-        check.rank("story", story_shape, 3, "([batch, num_memories, sentence_len])")
+        check.rank("story", story_shape, 3, "([batch, memory_size, sentence_len])")
         check.dim("story", story_shape, 2, query_shape[1], "sentence_len")
-        check.dim("story", story_shape, 1, self.num_memories, "num_memories")
+        check.dim("story", story_shape, 1, self.memory_size, "memory_size")
         if query_shape[0] is not None and story_shape[0] is not None and (
             query_shape[0] != story_shape[0]
         ):
@@ -218,23 +226,28 @@ class MemN2N(TiedHops, keras.layers.Layer):
         query_shape = check.shape_of("query", query_shape)
         story_shape = check.shape_of("story", story_shape)
         self._check_shapes(query_shape, story_shape)
-        if self.num_memories is None:
-            self.num_memories = story_shape[1]
-        if self.temporal_encoding and self.num_memories is None:
+        if self.memory_size is None:
+            self.memory_size = story_shape[1]
+        if self.temporal_encoding and self.memory_size is None:
             raise ValueError(
                 "temporal_encoding=True needs a known number of memory slots: "
-                "pass num_memories or give the story a static shape, received "
+                "pass memory_size or give the story a static shape, received "
                 f"story with shape {story_shape}."
             )
-        words = (self.vocab_size, self.embed_dim)
-        self.word_embeddings = self._build_tied_embeddings(words, prefix="word_")
+        words = (self.vocab_size, self.memory_dim)
+        self.word_embeddings, hop_pairs = make_tied_embeddings(
+            self.kernels.make, self.weight_tying, self.num_hops, words, prefix="word_"
+        )
         self.temporal_embeddings = []
         if self.temporal_encoding:
-            slots = (self.num_memories, self.embed_dim)
-            self.temporal_embeddings = self._build_tied_embeddings(
-                slots, prefix="temporal_"
+            self.temporal_embeddings, _ = make_tied_embeddings(
+                self.kernels.make, self.weight_tying, self.num_hops,
+                (self.memory_size, self.memory_dim), prefix="temporal_",
             )
-        self._build_tied_extras(words, self.embed_dim, self.vocab_size)
+        self.tied = TiedWeights.make(
+            self.kernels.make, self.weight_tying, self.word_embeddings, hop_pairs,
+            self.memory_dim, self.vocab_size,
+        )
         self.softmax_gate = self.add_weight(
             name="softmax_gate",
             shape=(),
@@ -266,7 +279,7 @@ class MemN2N(TiedHops, keras.layers.Layer):
             )
             story_words = ops.not_equal(story, 0)
         dtype = self.compute_dtype
-        story_weights = sentence_weights(story_words, self.embed_dim, self.encoding, dtype)
+        story_weights = sentence_weights(story_words, self.memory_dim, self.encoding, dtype)
         # Null slots: zero keys score 0, zero values read nothing.
         null_out = ops.cast(slot_mask, dtype)[:, :, None] if self.empty_slots == "null" else None
         embedded = []
@@ -278,15 +291,13 @@ class MemN2N(TiedHops, keras.layers.Layer):
                 memories = memories * null_out
             embedded.append(memories)
         query_weights = sentence_weights(
-            ops.not_equal(query, 0), self.embed_dim, self.encoding, dtype
+            ops.not_equal(query, 0), self.memory_dim, self.encoding, dtype
         )
-        query_kernel = self._query_kernel(self.word_embeddings)
-        logits, attention = self._tied_hops(
-            self._encode(query_kernel, query, query_weights),
+        logits, attention = self.tied.run(
+            self._encode(self.tied.query_embedding, query, query_weights),
             embedded,
             slot_mask if self.empty_slots == "masked" else None,
             self.softmax_gate,
-            self.word_embeddings,
         )
         return (logits, attention) if self.return_attention else logits
 
@@ -302,185 +313,18 @@ class MemN2N(TiedHops, keras.layers.Layer):
         config.update(
             {
                 "vocab_size": self.vocab_size,
-                "embed_dim": self.embed_dim,
+                "memory_dim": self.memory_dim,
                 "num_hops": self.num_hops,
                 "weight_tying": self.weight_tying,
                 "encoding": self.encoding,
                 "temporal_encoding": self.temporal_encoding,
-                "num_memories": self.num_memories,
+                "memory_size": self.memory_size,
                 "use_softmax": self.use_softmax,
                 "random_noise": self.random_noise,
                 "empty_slots": self.empty_slots,
                 "return_attention": self.return_attention,
                 "seed": self.seed,
-                **self._kernel_config(),
+                **self.kernels.get_config(),
             }
         )
         return config
-
-
-def memn2n(
-    vocab_size,
-    sentence_len,
-    memory_size=50,
-    embed_dim=20,
-    num_hops=3,
-    weight_tying="adjacent",
-    encoding="position_centered",
-    temporal_encoding=True,
-    linear_start=False,
-    random_noise=0.0,
-    empty_slots="masked",
-    return_attention=False,
-    name="memn2n",
-    **layer_kwargs,
-):
-    """Builds the bAbI model of the paper as a functional `keras.Model`.
-
-    Args:
-        vocab_size: int >= 2 (`len(vocabulary)`).
-        sentence_len: int >= 1, words per sentence (padded).
-        memory_size: int >= 1, memory slots. Default 50.
-        embed_dim: Default 20.
-        num_hops: Default 3.
-        weight_tying: `"adjacent"` (default), `"layerwise"` or `None`.
-        encoding: `"position_centered"` (default), `"position_padded"`,
-            `"position"` or `"bag_of_words"`.
-        temporal_encoding: bool, default `True`.
-        linear_start: bool; start with the softmax taken out of the hops
-            (train with the `LinearStart` callback to put it back).
-        random_noise: float in `[0, 1)`; the paper's RN uses 0.1.
-        empty_slots: `"masked"` (default) or `"null"` (the paper's code:
-            empty slots are null memories attention can land on), see
-            `MemN2N`.
-        return_attention: also output the attention `[batch, hops, slots]`.
-        name: model name.
-        **layer_kwargs: passed to `MemN2N` (`seed`, `kernel_regularizer`...).
-
-    Returns:
-        A `keras.Model` with int32 inputs `{"query": [batch, sentence_len],
-        "stories": [batch, memory_size, sentence_len]}` (the keys of
-        `keras_memory.datasets.babi.vectorize`'s `"queries"` and
-        `"stories"`) and answer logits `[batch, vocab_size]`; compile it with
-        `SparseCategoricalCrossentropy(from_logits=True)`.
-    """
-    sentence_len = check.positive_int("sentence_len", sentence_len)
-    memory_size = check.positive_int("memory_size", memory_size)
-    query = keras.Input((sentence_len,), dtype="int32", name="query")
-    stories = keras.Input((memory_size, sentence_len), dtype="int32", name="stories")
-    outputs = MemN2N(
-        vocab_size=vocab_size,
-        embed_dim=embed_dim,
-        num_hops=num_hops,
-        weight_tying=weight_tying,
-        encoding=encoding,
-        temporal_encoding=temporal_encoding,
-        num_memories=memory_size,
-        use_softmax=not linear_start,
-        random_noise=random_noise,
-        empty_slots=empty_slots,
-        return_attention=return_attention,
-        name="memn2n_layer",
-        **layer_kwargs,
-    )([query, stories])
-    return keras.Model({"query": query, "stories": stories}, outputs, name=name)
-
-
-def softmax_switch_layers(model):
-    """Every layer inside `model` whose hop softmax can be switched."""
-    found, stack = [], [model]
-    while stack:
-        layer = stack.pop()
-        if hasattr(layer, "set_softmax") and layer is not model:
-            found.append(layer)
-        stack.extend(getattr(layer, "layers", []))
-    return found
-
-
-class LinearStart(keras.callbacks.Callback):
-    """The paper's linear start: train without the hops' softmax, then put it back.
-
-    Training begins with the softmax taken out of every `MemN2N` layer in the
-    model. At the end of each epoch the callback watches `monitor`; once it
-    has not improved for `patience` epochs (or `max_epochs` epochs have
-    passed), the softmax goes back in and training carries on. With
-    `patience=None` nothing is watched and the softmax goes back in after
-    exactly `max_epochs` epochs, as in the paper's released code (20 epochs
-    on bAbI; switching as soon as the validation loss stalls, as the
-    paper's text describes, cost us 50 points on task 16).
-
-    Args:
-        monitor: the log to watch, default `"val_loss"`.
-        patience: int >= 1, epochs without improvement before the switch
-            (default 5), or `None` for a fixed `max_epochs`.
-        max_epochs: int >= 1 or `None`: switch after this many epochs at the
-            latest. Required when `patience` is `None`.
-        min_delta: float >= 0, the smallest decrease counted as improvement.
-        verbose: bool, print when the softmax goes back in.
-
-    Attributes:
-        switched_at: the epoch count at which the softmax went back in, or
-            `None` while training is still linear.
-    """
-
-    def __init__(self, monitor="val_loss", patience=5, max_epochs=None,
-                 min_delta=0.0, verbose=False):
-        super().__init__()
-        self.monitor = monitor
-        self.patience = check.optional_positive_int("patience", patience)
-        self.max_epochs = check.optional_positive_int("max_epochs", max_epochs)
-        if self.patience is None and self.max_epochs is None:
-            raise ValueError(
-                "LinearStart needs `patience` or `max_epochs` to know when to "
-                "put the softmax back, received patience=None and "
-                "max_epochs=None."
-            )
-        self.min_delta = float(min_delta)
-        self.verbose = bool(verbose)
-        self.switched_at = None
-        self._best = None
-        self._waited = 0
-
-    @property
-    def linear(self):
-        return self.switched_at is None
-
-    def _layers(self):
-        layers = softmax_switch_layers(self.model)
-        if not layers:
-            raise ValueError(
-                "LinearStart found no layer with a switchable softmax (such "
-                "as MemN2N) in the model."
-            )
-        return layers
-
-    def on_train_begin(self, logs=None):
-        if self.linear:
-            for layer in self._layers():
-                layer.set_softmax(False)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.linear:
-            return
-        if self.patience is not None:
-            self._watch((logs or {}).get(self.monitor), logs)
-        out_of_time = self.max_epochs is not None and epoch + 1 >= self.max_epochs
-        if out_of_time or (self.patience is not None and self._waited >= self.patience):
-            for layer in self._layers():
-                layer.set_softmax(True)
-            self.switched_at = epoch + 1
-            if self.verbose:
-                print(f"LinearStart: softmax back in after epoch {epoch + 1}.")
-
-    def _watch(self, value, logs):
-        """Counts the epochs since `monitor` last improved."""
-        if value is None:
-            raise ValueError(
-                f"LinearStart monitors {self.monitor!r}, which is not in the "
-                f"logs {sorted(logs or {})}; pass validation data or another "
-                "`monitor`."
-            )
-        if self._best is None or value < self._best - self.min_delta:
-            self._best, self._waited = value, 0
-        else:
-            self._waited += 1

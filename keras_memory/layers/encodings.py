@@ -11,10 +11,8 @@ embedded to `d` numbers and the sentence becomes one vector `m`:
   weights average 1/2;
 - centred position encoding (`"position_centered"`, the default):
   `2 l_kj = 1 + 4 (j/J - 1/2)(k/d - 1/2)`, the same shape scaled to average
-  1 like bag of words, as the paper's released code scales it. Under the
-  paper's SGD schedule the scale matters: on bAbI tasks 4, 6 and 11 it took
-  our mean test error from 17.9% to 8.8% (measured before the initializer
-  fix of 2026-11-26);
+  1 like bag of words, as the paper's released code scales it (under the
+  paper's SGD schedule the scale matters: examples/README.md);
 - position encoding over the padded length (`"position_padded"`), as the
   paper's released code computes it: `1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J)`
   with `J` the padded sentence length, the same for every sentence, so a
@@ -31,7 +29,7 @@ import keras
 from keras import ops
 
 from keras_memory import _validation as check
-from keras_memory._kernels import KernelArguments
+from keras_memory._kernels import KernelOptions
 
 ENCODINGS = ("bag_of_words", "position", "position_centered", "position_padded")
 
@@ -157,46 +155,53 @@ class SentenceEncoding(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class TemporalEncoding(KernelArguments, keras.layers.Layer):
+class TemporalEncoding(keras.layers.Layer):
     """Adds a learned vector per memory slot: `m_i + T(i)`.
 
     Args:
-        kernel_initializer: initializer of `T` `[num_memories, d]`; default
+        kernel_initializer: initializer of `T` `[memory_size, d]`; default
             `N(0, 0.1)` as in the paper.
         kernel_regularizer, kernel_constraint: for `T`.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
-        inputs: float `[batch, num_memories, d]`; `num_memories` and `d` must
+        inputs: float `[batch, memory_size, d]`; `memory_size` and `d` must
             be known when the layer is built.
         mask: passed through unchanged.
 
     Returns:
-        `[batch, num_memories, d]`.
+        `[batch, memory_size, d]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> sentences = np.zeros((2, 5, 8), "float32")   # 5 slots, d = 8
+    >>> tuple(TemporalEncoding()(sentences).shape)
+    (2, 5, 8)
     """
 
     def __init__(self, kernel_initializer=None, kernel_regularizer=None,
                  kernel_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        self._set_kernel_arguments(
-            kernel_initializer, kernel_regularizer, kernel_constraint
+        self.kernels = KernelOptions(
+            self, kernel_initializer, kernel_regularizer, kernel_constraint
         )
         self.supports_masking = True
 
     def build(self, input_shape):
         shape = check.shape_of("inputs", input_shape)
-        check.rank("inputs", shape, 3, "([batch, num_memories, features])")
+        check.rank("inputs", shape, 3, "([batch, memory_size, features])")
         if shape[1] is None or shape[2] is None:
             raise ValueError(
                 "TemporalEncoding needs a known number of memory slots and "
                 f"features, received inputs with shape {shape}."
             )
-        self.temporal = self._kernel("temporal", shape[1:])
+        self.temporal = self.kernels.make("temporal", shape[1:])
 
     def call(self, inputs):
         shape = check.shape_of("inputs", inputs)
-        check.rank("inputs", shape, 3, "([batch, num_memories, features])")
-        check.dim("inputs", shape, 1, self.temporal.shape[0], "num_memories")
+        check.rank("inputs", shape, 3, "([batch, memory_size, features])")
+        check.dim("inputs", shape, 1, self.temporal.shape[0], "memory_size")
         check.dim("inputs", shape, 2, self.temporal.shape[1], "features")
         return inputs + self.temporal
 
@@ -204,4 +209,4 @@ class TemporalEncoding(KernelArguments, keras.layers.Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), **self._kernel_config()}
+        return {**super().get_config(), **self.kernels.get_config()}

@@ -1,172 +1,21 @@
-"""End-to-End Memory Networks (Sukhbaatar et al., 2015).
+"""End-to-End Memory Networks (Sukhbaatar et al., 2015) on dense memories.
 
 `MemoryHop` is one hop of attention over a set of memories; `MemoryNetwork`
 stacks `num_hops` of them between a query embedding and an output
-projection, with the paper's weight tying schemes.
+projection, with the paper's weight tying schemes (`keras_memory.layers.hops`).
 """
 
 import keras
 from keras import ops
 
 from keras_memory import _validation as check
-from keras_memory._kernels import KernelArguments
-from keras_memory.addressing import masked_softmax
-
-WEIGHT_TYING_MODES = (None, "adjacent", "layerwise")
-
-
-def memory_attention(query, memory_keys, mask=None, use_softmax=True):
-    """Attention of a query over embedded memories, `p = softmax(u . m_i)`.
-
-    Args:
-        query: `[batch, memory_dim]`, the controller state `u`.
-        memory_keys: `[batch, num_memories, memory_dim]`, memories embedded
-            by the hop's input embedding A.
-        mask: optional boolean `[batch, num_memories]`, `False` for padding.
-        use_softmax: when `False` the raw scores are returned (the paper's
-            "linear start"); masked slots are still zero. A scalar tensor
-            (> 0.5: softmax) switches at run time without a new graph.
-
-    Returns:
-        `[batch, num_memories]` attention weights.
-    """
-    # einsum rather than matmul: Keras' torch matmul computes float64 in float32.
-    scores = ops.einsum("bd,bnd->bn", query, memory_keys)
-    if isinstance(use_softmax, bool):
-        return masked_softmax(scores, mask) if use_softmax else _masked(scores, mask)
-    return ops.where(
-        use_softmax > 0.5, masked_softmax(scores, mask), _masked(scores, mask)
-    )
-
-
-def _masked(scores, mask):
-    return scores if mask is None else scores * ops.cast(mask, scores.dtype)
-
-
-def memory_read(attention, memory_values):
-    """Weighted sum of memories, `o = sum_i p_i c_i`.
-
-    Args:
-        attention: `[batch, num_memories]`.
-        memory_values: `[batch, num_memories, memory_dim]`, memories embedded
-            by the hop's output embedding C.
-
-    Returns:
-        `[batch, memory_dim]`.
-    """
-    return ops.einsum("bn,bnd->bd", attention, memory_values)
-
-
-def tied_embeddings(weight_tying, num_hops):
-    """Which memory embeddings exist and which pair `(A_k, C_k)` each hop reads.
-
-    Returns:
-        `(names, hop_pairs)`: the names of the embedding matrices to create
-        and, per hop, the indices of its input (A) and output (C) embedding
-        in `names`. With `"adjacent"` tying the query embedding B is
-        `names[0]` and the answer projection is `names[-1]` transposed.
-    """
-    hops = range(1, num_hops + 1)
-    if weight_tying == "adjacent":
-        names = [f"embedding_{j}" for j in range(num_hops + 1)]
-        return names, tuple((k - 1, k) for k in hops)
-    if weight_tying == "layerwise":
-        return ["input_embedding", "output_embedding"], ((0, 1),) * num_hops
-    names = []
-    for k in hops:
-        names += [f"input_embedding_{k}", f"output_embedding_{k}"]
-    return names, tuple((2 * k - 2, 2 * k - 1) for k in hops)
-
-
-def run_hops(state, embedded, hop_pairs, memory_mask, use_softmax,
-             hop_transition=None):
-    """The hops of a memory network on memories embedded once per matrix.
-
-    Args:
-        state: `[batch, d]`, the embedded query `u_1`.
-        embedded: list of `[batch, N, d]`, the memories under each embedding.
-        hop_pairs: per hop, `(key_index, value_index)` into `embedded`.
-        memory_mask: `[batch, N]` boolean or `None`.
-        use_softmax: bool or scalar tensor, see `memory_attention`.
-        hop_transition: optional `[d, d]` matrix H (layerwise tying).
-
-    Returns:
-        `(u_{K+1} [batch, d], attention [batch, K, N])`.
-    """
-    attentions = []
-    for key_index, value_index in hop_pairs:
-        attention = memory_attention(
-            state, embedded[key_index], memory_mask, use_softmax
-        )
-        read = memory_read(attention, embedded[value_index])
-        if hop_transition is not None:
-            state = ops.einsum("bd,de->be", state, hop_transition)
-        state = state + read
-        attentions.append(attention)
-    return state, ops.stack(attentions, axis=1)
-
-
-class TiedHops(KernelArguments):
-    """Mixin: the tying-dependent variables and read-out of a memory network.
-
-    Used by `MemoryNetwork` (dense memories) and `MemN2N` (word ids). The
-    layer sets `weight_tying` and `num_hops`; `_build_tied_embeddings`
-    creates one matrix per name of `tied_embeddings` and
-    `_build_tied_extras` the matrices that only untied modes have: the query
-    embedding B and the answer projection W (adjacent tying uses the first
-    and last memory embeddings instead) and, for layerwise tying, the hop
-    transition H.
-    """
-
-    def _build_tied_embeddings(self, shape, prefix=""):
-        names, self._hop_embeddings = tied_embeddings(
-            self.weight_tying, self.num_hops
-        )
-        return [self._kernel(prefix + name, shape) for name in names]
-
-    def _build_tied_extras(self, embedding_shape, state_dim, output_dim):
-        if self.weight_tying != "adjacent":
-            self.query_embedding = self._kernel("query_embedding", embedding_shape)
-            self.output_kernel = self._kernel("output_kernel", (state_dim, output_dim))
-        if self.weight_tying == "layerwise":
-            self.hop_transition = self._kernel(
-                "hop_transition", (state_dim, state_dim)
-            )
-
-    def _query_kernel(self, embeddings):
-        """B: `embeddings[0]` under adjacent tying, else `query_embedding`."""
-        if self.weight_tying == "adjacent":
-            return embeddings[0]
-        return self.query_embedding
-
-    def _tied_hops(self, state, embedded, memory_mask, use_softmax, embeddings):
-        """Runs the hops from `u_1` and projects `u_{K+1}` to the outputs.
-
-        Args:
-            state: `[batch, d]`, the embedded query.
-            embedded: list of `[batch, N, d]`, memories under each embedding.
-            memory_mask: `[batch, N]` boolean or `None`.
-            use_softmax: bool or scalar tensor.
-            embeddings: the memory embedding matrices `[input, d]`; under
-                adjacent tying the last one, transposed, is the projection.
-
-        Returns:
-            `(logits [batch, output], attention [batch, K, N])`.
-        """
-        layerwise = self.weight_tying == "layerwise"
-        state, attention = run_hops(
-            state,
-            embedded,
-            self._hop_embeddings,
-            memory_mask,
-            use_softmax,
-            self.hop_transition if layerwise else None,
-        )
-        if self.weight_tying == "adjacent":
-            logits = ops.einsum("bd,id->bi", state, embeddings[-1])
-        else:
-            logits = ops.einsum("bd,do->bo", state, self.output_kernel)
-        return logits, attention
+from keras_memory._compat import upgrade_config
+from keras_memory._kernels import KernelOptions
+from keras_memory.layers.hops import WEIGHT_TYING_MODES
+from keras_memory.layers.hops import TiedWeights
+from keras_memory.layers.hops import make_tied_embeddings
+from keras_memory.layers.hops import memory_attention
+from keras_memory.layers.hops import memory_read
 
 
 def _embed(memories, embedding):
@@ -188,11 +37,11 @@ def split_pair(layer_name, inputs, expected="[query, memories]"):
 
 
 def _check_pair_shapes(
-    query_shape, memories_shape, query_dim, input_dim, num_memories=None
+    query_shape, memories_shape, query_dim, input_dim, memory_size=None
 ):
     """Validates `[batch, query_dim]` and `[batch, N, input_dim]` shapes."""
     check.rank("query", query_shape, 2, "([batch, features])")
-    check.rank("memories", memories_shape, 3, "([batch, num_memories, features])")
+    check.rank("memories", memories_shape, 3, "([batch, memory_size, features])")
     if memories_shape[-1] is None:
         raise ValueError(
             "`memories` must have a known last (feature) dimension, "
@@ -200,7 +49,7 @@ def _check_pair_shapes(
         )
     check.dim("query", query_shape, -1, query_dim, "features")
     check.dim("memories", memories_shape, -1, input_dim, "features")
-    check.dim("memories", memories_shape, 1, num_memories, "num_memories")
+    check.dim("memories", memories_shape, 1, memory_size, "memory_size")
     q_batch, m_batch = query_shape[0], memories_shape[0]
     if q_batch is not None and m_batch is not None and q_batch != m_batch:
         raise ValueError(
@@ -223,19 +72,19 @@ def _memory_mask(mask, memory_mask, memories_shape):
         for a, b in zip(mask_shape, expected)
     ):
         raise ValueError(
-            "`memory_mask` must have shape [batch, num_memories] = "
+            "`memory_mask` must have shape [batch, memory_size] = "
             f"{expected}, received memory_mask with shape {mask_shape}."
         )
     return memory_mask
 
 
-class _LinearMemoryLayer(KernelArguments, keras.layers.Layer):
+class _LinearMemoryLayer(keras.layers.Layer):
     """Shared argument handling of the two memory-network layers."""
 
     def __init__(
         self,
         memory_dim,
-        num_memories=None,
+        memory_size=None,
         return_attention=False,
         kernel_initializer=None,
         kernel_regularizer=None,
@@ -244,10 +93,10 @@ class _LinearMemoryLayer(KernelArguments, keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.memory_dim = check.positive_int("memory_dim", memory_dim)
-        self.num_memories = check.optional_positive_int("num_memories", num_memories)
+        self.memory_size = check.optional_positive_int("memory_size", memory_size)
         self.return_attention = bool(return_attention)
-        self._set_kernel_arguments(
-            kernel_initializer, kernel_regularizer, kernel_constraint
+        self.kernels = KernelOptions(
+            self, kernel_initializer, kernel_regularizer, kernel_constraint
         )
         self.supports_masking = True
 
@@ -260,9 +109,13 @@ class _LinearMemoryLayer(KernelArguments, keras.layers.Layer):
             memories_shape,
             query_dim,
             self.input_dim,
-            self.num_memories,
+            self.memory_size,
         )
         return query, memories, _memory_mask(mask, memory_mask, memories_shape)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**upgrade_config(config))
 
     def compute_mask(self, inputs, mask=None):
         # The outputs have no memory axis left to mask.
@@ -273,9 +126,9 @@ class _LinearMemoryLayer(KernelArguments, keras.layers.Layer):
         config.update(
             {
                 "memory_dim": self.memory_dim,
-                "num_memories": self.num_memories,
+                "memory_size": self.memory_size,
                 "return_attention": self.return_attention,
-                **self._kernel_config(),
+                **self.kernels.get_config(),
             }
         )
         return config
@@ -296,7 +149,7 @@ class MemoryHop(_LinearMemoryLayer):
             memories.
         use_softmax: bool; `False` drops the softmax over memories (the
             paper's linear start). Default `True`.
-        num_memories: int >= 1 to accept only that many memory slots, or
+        memory_size: int >= 1 to accept only that many memory slots, or
             `None` (default) for any number.
         return_attention: bool; also return the attention `p`.
         kernel_initializer: initializer of A and C; default `N(0, 0.1)` as in
@@ -306,16 +159,16 @@ class MemoryHop(_LinearMemoryLayer):
 
     Call arguments:
         inputs: list `[u, memories]`, `u` `[batch, memory_dim]`, `memories`
-            `[batch, num_memories, input_dim]`. `num_memories` may change
+            `[batch, memory_size, input_dim]`. `memory_size` may change
             from call to call.
         mask: masks propagated by Keras; the memories' mask
-            `[batch, num_memories]` (`False` = padding) is honoured.
-        memory_mask: an explicit `[batch, num_memories]` boolean mask, used
+            `[batch, memory_size]` (`False` = padding) is honoured.
+        memory_mask: an explicit `[batch, memory_size]` boolean mask, used
             instead of a propagated one.
 
     Returns:
         `[batch, memory_dim]`, or `(state, attention)` with attention
-        `[batch, num_memories]` when `return_attention=True`.
+        `[batch, memory_size]` when `return_attention=True`.
 
     Example:
 
@@ -336,12 +189,12 @@ class MemoryHop(_LinearMemoryLayer):
         query_shape = check.shape_of("query", query_shape)
         memories_shape = check.shape_of("memories", memories_shape)
         _check_pair_shapes(
-            query_shape, memories_shape, self.memory_dim, None, self.num_memories
+            query_shape, memories_shape, self.memory_dim, None, self.memory_size
         )
         self.input_dim = memories_shape[-1]
         embedding_shape = (self.input_dim, self.memory_dim)
-        self.input_embedding = self._kernel("input_embedding", embedding_shape)
-        self.output_embedding = self._kernel("output_embedding", embedding_shape)
+        self.input_embedding = self.kernels.make("input_embedding", embedding_shape)
+        self.output_embedding = self.kernels.make("output_embedding", embedding_shape)
 
     def call(self, inputs, mask=None, memory_mask=None):
         query, memories, memory_mask = self._checked_inputs(
@@ -367,7 +220,7 @@ class MemoryHop(_LinearMemoryLayer):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class MemoryNetwork(TiedHops, _LinearMemoryLayer):
+class MemoryNetwork(_LinearMemoryLayer):
     """End-to-End Memory Network: query embedding, K hops, output projection.
 
         u_1 = B q
@@ -389,7 +242,7 @@ class MemoryNetwork(TiedHops, _LinearMemoryLayer):
         num_hops: int >= 1, number of hops K. Default 3.
         output_dim: int >= 1 or `None` (the input dimension).
         weight_tying: `None`, `"adjacent"` or `"layerwise"`.
-        num_memories: int >= 1 to accept only that many memory slots, or
+        memory_size: int >= 1 to accept only that many memory slots, or
             `None` (default) for any number.
         output_activation: activation applied to `W u`; default `None`
             (logits).
@@ -402,15 +255,15 @@ class MemoryNetwork(TiedHops, _LinearMemoryLayer):
 
     Call arguments:
         inputs: list `[query, memories]`, query `[batch, input_dim]`,
-            memories `[batch, num_memories, input_dim]`; `num_memories` may
+            memories `[batch, memory_size, input_dim]`; `memory_size` may
             change from call to call.
         mask: masks propagated by Keras; the memories' mask
-            `[batch, num_memories]` (`False` = padding) is honoured.
-        memory_mask: an explicit `[batch, num_memories]` boolean mask.
+            `[batch, memory_size]` (`False` = padding) is honoured.
+        memory_mask: an explicit `[batch, memory_size]` boolean mask.
 
     Returns:
         `[batch, output_dim]`, or `(output, attention)` with attention
-        `[batch, num_hops, num_memories]` when `return_attention=True`.
+        `[batch, num_hops, memory_size]` when `return_attention=True`.
 
     Example:
 
@@ -449,7 +302,7 @@ class MemoryNetwork(TiedHops, _LinearMemoryLayer):
         query_shape = check.shape_of("query", query_shape)
         memories_shape = check.shape_of("memories", memories_shape)
         _check_pair_shapes(
-            query_shape, memories_shape, memories_shape[-1], None, self.num_memories
+            query_shape, memories_shape, memories_shape[-1], None, self.memory_size
         )
         self.input_dim = input_dim = memories_shape[-1]
         output_dim = self._output_dim(input_dim)
@@ -461,24 +314,27 @@ class MemoryNetwork(TiedHops, _LinearMemoryLayer):
                 "Use weight_tying=None or 'layerwise' for another output size."
             )
         embedding = (input_dim, self.memory_dim)
-        # Every variable is created once; `_hop_embeddings` says which pair
-        # of `memory_embeddings` each hop reads, so tied matrices are shared
+        # Every variable is created once; `hop_pairs` says which pair of
+        # `memory_embeddings` each hop reads, so tied matrices are shared
         # and each embedded memory is computed once per call.
-        self.memory_embeddings = self._build_tied_embeddings(embedding)
-        self._build_tied_extras(embedding, self.memory_dim, output_dim)
+        self.memory_embeddings, hop_pairs = make_tied_embeddings(
+            self.kernels.make, self.weight_tying, self.num_hops, embedding
+        )
+        self.tied = TiedWeights.make(
+            self.kernels.make, self.weight_tying, self.memory_embeddings, hop_pairs,
+            self.memory_dim, output_dim,
+        )
 
     def call(self, inputs, mask=None, memory_mask=None):
         query, memories, memory_mask = self._checked_inputs(
             inputs, mask, memory_mask, query_dim=self.input_dim
         )
         embedded = [_embed(memories, e) for e in self.memory_embeddings]
-        query_kernel = self._query_kernel(self.memory_embeddings)
-        logits, attention = self._tied_hops(
-            ops.einsum("bi,id->bd", query, query_kernel),
+        logits, attention = self.tied.run(
+            ops.einsum("bi,id->bd", query, self.tied.query_embedding),
             embedded,
             memory_mask,
             self.use_softmax,
-            self.memory_embeddings,
         )
         output = self.output_activation(logits)
         return (output, attention) if self.return_attention else output
@@ -508,47 +364,3 @@ class MemoryNetwork(TiedHops, _LinearMemoryLayer):
             }
         )
         return config
-
-
-def memory_network(
-    input_dim,
-    memory_dim=128,
-    num_hops=3,
-    output_dim=None,
-    num_memories=None,
-    name="memory_network",
-    **layer_kwargs,
-):
-    """Builds a functional `keras.Model` around one `MemoryNetwork` layer.
-
-    Mirrors the specification's `build/1`.
-
-    Args:
-        input_dim: int >= 1, feature size of the query and of each memory.
-        memory_dim: int >= 1, embedding size. Default 128.
-        num_hops: int >= 1. Default 3.
-        output_dim: int >= 1 or `None` (= `input_dim`).
-        num_memories: int >= 1 to fix the number of memory slots, or `None`
-            (default) to accept any number at each call.
-        name: model name.
-        **layer_kwargs: passed to `MemoryNetwork` (`weight_tying`,
-            `output_activation`, ...).
-
-    Returns:
-        A `keras.Model` with inputs named `query` `[batch, input_dim]` and
-        `memories` `[batch, num_memories, input_dim]`, and output
-        `[batch, output_dim]`.
-    """
-    input_dim = check.positive_int("input_dim", input_dim)
-    num_memories = check.optional_positive_int("num_memories", num_memories)
-    query = keras.Input((input_dim,), name="query")
-    memories = keras.Input((num_memories, input_dim), name="memories")
-    outputs = MemoryNetwork(
-        memory_dim=memory_dim,
-        num_hops=num_hops,
-        output_dim=output_dim,
-        num_memories=num_memories,
-        name="memory_network_layer",
-        **layer_kwargs,
-    )([query, memories])
-    return keras.Model([query, memories], outputs, name=name)

@@ -1,15 +1,21 @@
+"""MemoryHop and MemoryNetwork."""
+
 import keras
 import numpy as np
 import pytest
 from keras import ops
+from layer_checks import assert_all_close, run_layer_test, to_numpy
 
 import keras_memory as km
-from layer_checks import assert_all_close, run_layer_test, to_numpy
 
 B, N, D, E = 3, 5, 6, 4  # batch, memories, input features, memory_dim
 
 
-# -- the shared layer checks -------------------------------------------------
+# Slots masked out in the shared layer checks: the last two of row 0, the
+# first of row 2 (batch B = 3, N = 5 slots).
+SLOT_MASK = np.ones((B, N), bool)
+SLOT_MASK[0, -2:] = False
+SLOT_MASK[2, 0] = False
 
 
 @pytest.mark.parametrize("return_attention", [False, True])
@@ -22,6 +28,7 @@ def test_memory_hop_layer_checks(tmp_path, return_attention):
         expected_output_shapes=expected,
         tmp_path=tmp_path,
         expected_num_trainable_weights=2,
+        masks=[None, SLOT_MASK],
     )
 
 
@@ -42,6 +49,7 @@ def test_memory_network_layer_checks(tmp_path, weight_tying, output_dim, num_wei
         expected_output_shapes=[(B, output_dim or D)],
         tmp_path=tmp_path,
         expected_num_trainable_weights=num_weights,
+        masks=[None, SLOT_MASK],
     )
 
 
@@ -53,9 +61,6 @@ def test_memory_network_returns_attention_per_hop(tmp_path):
         expected_output_shapes=[(B, D), (B, 2, N)],
         tmp_path=tmp_path,
     )
-
-
-# -- numerics ------------------------------------------------------------------
 
 
 def _softmax(x):
@@ -144,9 +149,6 @@ def test_linear_start_drops_softmax():
     np.testing.assert_allclose(attention, np.einsum("bd,bnd->bn", u, keys), atol=1e-5)
 
 
-# -- weight tying ------------------------------------------------------------------
-
-
 def _weight_ids(net):
     return {id(w) for w in net.trainable_weights}
 
@@ -183,35 +185,9 @@ def test_adjacent_tying_shares_output_projection_with_last_embedding():
 
 
 def test_weight_tying_round_trips_through_config():
-    for mode in km.memory_networks.WEIGHT_TYING_MODES:
+    for mode in km.layers.hops.WEIGHT_TYING_MODES:
         net = km.MemoryNetwork(weight_tying=mode)
         assert km.MemoryNetwork.from_config(net.get_config()).weight_tying == mode
-
-
-# -- dynamic memory count, builder ------------------------------------------------------
-
-
-def test_builder_accepts_different_memory_counts():
-    model = km.memory_network(D, memory_dim=E, num_hops=2, output_dim=3)
-    assert [t.name for t in model.inputs] == ["query", "memories"]
-    q = np.ones((2, D), "float32")
-    for count in (1, 4, 9):
-        out = model.predict({"query": q, "memories": np.ones((2, count, D), "float32")},
-                            verbose=0)
-        assert out.shape == (2, 3)
-
-
-def test_builder_with_fixed_memory_count_rejects_other_counts():
-    model = km.memory_network(D, memory_dim=E, num_hops=1, num_memories=4)
-    assert model.inputs[1].shape == (None, 4, D)
-    # Keras' own input check or ours, depending on the backend; both name
-    # the memories input and the shape received.
-    with pytest.raises(ValueError, match=r"memories.*\(2, 5, 6\)"):
-        model.predict([np.ones((2, D), "float32"), np.ones((2, 5, D), "float32")],
-                      verbose=0)
-
-
-# -- errors ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -298,13 +274,10 @@ def test_config_with_invalid_option_is_rejected_like_the_constructor():
         km.MemoryNetwork.from_config(config)
 
 
-# -- learning ----------------------------------------------------------------------
-
-
 def test_two_hop_network_learns_which_memory_matches():
     keras.utils.set_random_seed(0)
     (query, memories), answers = km.tasks.key_value_lookup(
-        3000, num_memories=4, key_dim=6, num_classes=4, seed=0
+        3000, memory_size=4, key_dim=6, num_classes=4, seed=0
     )
     model = km.memory_network(
         query.shape[-1], memory_dim=32, num_hops=2, output_dim=4,
@@ -317,7 +290,7 @@ def test_two_hop_network_learns_which_memory_matches():
     )
     model.fit([query, memories], answers, epochs=12, batch_size=64, verbose=0)
     (test_query, test_memories), test_answers = km.tasks.key_value_lookup(
-        500, num_memories=4, key_dim=6, num_classes=4, seed=1
+        500, memory_size=4, key_dim=6, num_classes=4, seed=1
     )
     logits = model.predict([test_query, test_memories], verbose=0)
     accuracy = np.mean(np.argmax(logits, -1) == test_answers)

@@ -1,15 +1,14 @@
+"""MemN2N and its random noise."""
+
 import keras
 import numpy as np
 import pytest
+from babi_data import B, D, J, N, V, ids
 from keras import ops
-
-import keras_memory as km
-from babi_data import write_task
-from keras_memory.datasets import babi
-from keras_memory.text_memory import insert_empty_memories
 from layer_checks import assert_all_close, run_layer_test, to_numpy
 
-B, N, J, V, D = 3, 4, 3, 7, 6  # batch, slots, words, vocabulary, embedding
+import keras_memory as km
+from keras_memory.layers.memn2n import insert_empty_memories
 
 
 @pytest.mark.parametrize(
@@ -23,7 +22,7 @@ B, N, J, V, D = 3, 4, 3, 7, 6  # batch, slots, words, vocabulary, embedding
 def test_memn2n_layer_checks(tmp_path, weight_tying, temporal, num_weights):
     run_layer_test(
         km.MemN2N,
-        {"vocab_size": V, "embed_dim": D, "num_hops": 3, "weight_tying": weight_tying,
+        {"vocab_size": V, "memory_dim": D, "num_hops": 3, "weight_tying": weight_tying,
          "temporal_encoding": temporal},
         input_shapes=[(None, J), (None, N, J)],
         input_dtypes=["int32", "int32"],
@@ -36,7 +35,7 @@ def test_memn2n_layer_checks(tmp_path, weight_tying, temporal, num_weights):
 def test_memn2n_layer_checks_with_attention_noise_and_bag_of_words(tmp_path):
     run_layer_test(
         km.MemN2N,
-        {"vocab_size": V, "embed_dim": D, "num_hops": 2, "encoding": "bag_of_words",
+        {"vocab_size": V, "memory_dim": D, "num_hops": 2, "encoding": "bag_of_words",
          "random_noise": 0.2, "use_softmax": False, "return_attention": True, "seed": 3,
          "empty_slots": "null"},
         input_shapes=[(None, J), (None, N, J)],
@@ -46,19 +45,9 @@ def test_memn2n_layer_checks_with_attention_noise_and_bag_of_words(tmp_path):
     )
 
 
-def ids(seed=0, batch=B):
-    rng = np.random.default_rng(seed)
-    story = rng.integers(1, V, size=(batch, N, J)).astype("int32")
-    story[:, :, -1] = 0          # a padding word in every sentence
-    story[:, -1] = 0             # an empty last slot
-    query = rng.integers(1, V, size=(batch, J)).astype("int32")
-    query[:, -1] = 0
-    return query, story
-
-
 @pytest.mark.parametrize("empty_slots", ["masked", "null"])
 def test_padding_words_and_empty_slots_do_not_change_the_answer(empty_slots):
-    layer = km.MemN2N(V, embed_dim=D, num_hops=2, return_attention=True,
+    layer = km.MemN2N(V, memory_dim=D, num_hops=2, return_attention=True,
                       empty_slots=empty_slots)
     query, story = ids()
     logits, attention = to_numpy(layer([query, story]))
@@ -84,7 +73,7 @@ def test_padding_words_and_empty_slots_do_not_change_the_answer(empty_slots):
 
 def test_null_slots_score_zero_and_read_nothing():
     query, story = ids()
-    null = km.MemN2N(V, embed_dim=D, num_hops=1, return_attention=True,
+    null = km.MemN2N(V, memory_dim=D, num_hops=1, return_attention=True,
                      empty_slots="null")
     logits, attention = to_numpy(null([query, story]))
     masked = km.MemN2N.from_config({**null.get_config(), "empty_slots": "masked"})
@@ -112,16 +101,16 @@ def test_null_slots_score_zero_and_read_nothing():
 
 
 def test_adjacent_tying_shares_embeddings_between_hops():
-    layer = km.MemN2N(V, embed_dim=D, num_hops=3)
+    layer = km.MemN2N(V, memory_dim=D, num_hops=3)
     layer([*ids()])
     names = [w.path.split("/")[-1] for w in layer.trainable_weights]
     assert names == [f"word_embedding_{j}" for j in range(4)] + [
         f"temporal_embedding_{j}" for j in range(4)]
-    assert layer._hop_embeddings == ((0, 1), (1, 2), (2, 3))
+    assert layer.tied.hop_pairs == ((0, 1), (1, 2), (2, 3))
 
 
 def test_linear_attention_is_the_raw_score_and_the_switch_needs_no_rebuild():
-    layer = km.MemN2N(V, embed_dim=D, num_hops=1, use_softmax=False,
+    layer = km.MemN2N(V, memory_dim=D, num_hops=1, use_softmax=False,
                       return_attention=True)
     query, story = ids()
     _, linear = to_numpy(layer([query, story]))
@@ -195,83 +184,18 @@ def test_random_noise_keeps_every_sentence_once_when_keys_tie(monkeypatch):
 
 
 def test_noise_applies_in_training_only():
-    layer = km.MemN2N(V, embed_dim=D, num_hops=2, random_noise=0.5, seed=0)
+    layer = km.MemN2N(V, memory_dim=D, num_hops=2, random_noise=0.5, seed=0)
     query, story = ids(batch=16)
     inference = to_numpy(layer([query, story]))
     assert_all_close(layer([query, story], training=False), inference)
     assert not np.allclose(to_numpy(layer([query, story], training=True)), inference)
 
 
-def test_linear_start_callback_puts_the_softmax_back():
-    model = km.memn2n(V, J, memory_size=N, embed_dim=D, num_hops=2, linear_start=True)
-    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    layer = model.get_layer("memn2n_layer")
-    query, story = ids(batch=8)
-    answers = np.arange(8) % V
-    callback = km.LinearStart(max_epochs=2, patience=5)
-    seen = []
-    record = keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: seen.append(layer.softmax_enabled))
-    model.fit({"query": query, "stories": story}, answers, epochs=3, verbose=0,
-              validation_data=({"query": query, "stories": story}, answers),
-              callbacks=[callback, record])
-    assert seen == [False, False, True] and callback.switched_at == 2
-    with pytest.raises(ValueError, match="'val_loss'"):
-        model.fit({"query": query, "stories": story}, answers, epochs=1, verbose=0,
-                  callbacks=[km.LinearStart()])
-    plain = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    plain.compile("sgd", "mse")
-    with pytest.raises(ValueError, match="no layer with a switchable softmax"):
-        plain.fit(np.ones((2, 2)), np.ones((2, 1)), verbose=0, callbacks=[km.LinearStart()])
-
-
-def test_linear_start_for_a_fixed_number_of_epochs_needs_no_validation():
-    model = km.memn2n(V, J, memory_size=N, embed_dim=D, num_hops=2, linear_start=True)
-    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    layer = model.get_layer("memn2n_layer")
-    query, story = ids(batch=8)
-    callback = km.LinearStart(patience=None, max_epochs=3)
-    seen = []
-    record = keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: seen.append(layer.softmax_enabled))
-    model.fit({"query": query, "stories": story}, np.arange(8) % V, epochs=5,
-              verbose=0, callbacks=[callback, record])
-    assert seen == [False, False, False, True, True] and callback.switched_at == 3
-    with pytest.raises(ValueError, match="patience=None and max_epochs=None"):
-        km.LinearStart(patience=None)
-
-
-def test_memn2n_builder_learns_a_tiny_qa_task(tmp_path):
-    write_task(tmp_path, train_count=600, test_count=200)
-    train = babi.load_task(tmp_path, 1, "train")
-    test = babi.load_task(tmp_path, 1, "test")
-    vocabulary = babi.Vocabulary.build(train + test)
-    sentence_len = babi.sentence_length(train + test)
-    data = babi.vectorize(train, vocabulary, memory_size=5, sentence_len=sentence_len)
-    held = babi.vectorize(test, vocabulary, memory_size=5, sentence_len=sentence_len)
-    keras.utils.set_random_seed(0)
-    model = km.memn2n(len(vocabulary), sentence_len, memory_size=5, embed_dim=16,
-                      num_hops=2)
-    model.compile(keras.optimizers.Adam(0.02),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    model.fit({"query": data["queries"], "stories": data["stories"]}, data["answers"],
-              epochs=12, batch_size=32, verbose=0)
-    _, accuracy = model.evaluate({"query": held["queries"], "stories": held["stories"]},
-                                 held["answers"], verbose=0)
-    assert accuracy > 0.95
-    path = tmp_path / "memn2n.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    inputs = {"query": held["queries"][:8], "stories": held["stories"][:8]}
-    assert_all_close(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
-
-
 @pytest.mark.parametrize(
     "make, error, message",
     [
         (lambda: km.MemN2N(1), ValueError, "vocab_size=1"),
-        (lambda: km.MemN2N(V, embed_dim=0), ValueError, "embed_dim=0"),
+        (lambda: km.MemN2N(V, memory_dim=0), ValueError, "memory_dim=0"),
         (lambda: km.MemN2N(V, weight_tying="all"), ValueError, "weight_tying='all'"),
         (lambda: km.MemN2N(V, encoding="bow"), ValueError, "encoding='bow'"),
         (lambda: km.MemN2N(V, random_noise=1.5), ValueError, "random_noise=1.5"),
@@ -294,7 +218,7 @@ def test_memn2n_rejects_bad_input(make, error, message):
 
 
 def test_memn2n_rejects_a_different_memory_count_than_it_was_built_with():
-    model = km.memn2n(V, J, memory_size=N, embed_dim=D)
-    with pytest.raises(ValueError, match="num_memories"):
+    model = km.memn2n(V, J, memory_size=N, memory_dim=D)
+    with pytest.raises(ValueError, match="memory_size"):
         model.get_layer("memn2n_layer")([np.ones((2, J), "int32"),
                                          np.ones((2, N + 1, J), "int32")])

@@ -1,0 +1,26 @@
+"""The Keras layers of keras-memory, one model family a module.
+
+- `memory_network`: `MemoryHop`, `MemoryNetwork` (dense memories);
+- `hops`: the hops and weight tying they share, as functions;
+- `memn2n`: `MemN2N` (memories of word ids);
+- `encodings`: `SentenceEncoding`, `TemporalEncoding`;
+- `ntm_heads`, `ntm`: `NTMReadHead`, `NTMWriteHead`, `NTMCell`, `NTM`.
+"""
+
+from keras_memory.layers.encodings import SentenceEncoding
+from keras_memory.layers.encodings import TemporalEncoding
+from keras_memory.layers.memn2n import MemN2N
+from keras_memory.layers.memory_network import MemoryHop
+from keras_memory.layers.memory_network import MemoryNetwork
+from keras_memory.layers.ntm import NTM
+from keras_memory.layers.ntm import NTMCell
+from keras_memory.layers.ntm import NTMState
+from keras_memory.layers.ntm_heads import HeadParameters
+from keras_memory.layers.ntm_heads import NTMReadHead
+from keras_memory.layers.ntm_heads import NTMWriteHead
+
+__all__ = [
+    "HeadParameters", "MemN2N", "MemoryHop", "MemoryNetwork", "NTM", "NTMCell",
+    "NTMReadHead", "NTMState", "NTMWriteHead", "SentenceEncoding",
+    "TemporalEncoding",
+]

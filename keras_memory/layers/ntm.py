@@ -1,0 +1,500 @@
+"""Neural Turing Machine (Graves et al., 2014): `NTMCell`, one time step for
+`keras.layers.RNN`, and `NTM`, the sequence layer on the shared recurrent
+core (`keras_memory.recurrent`)."""
+
+import collections
+
+import keras
+from keras import ops
+
+from keras_memory import _validation as check
+from keras_memory import addressing
+from keras_memory import recurrent
+from keras_memory._kernels import fresh_initializer
+from keras_memory.layers.ntm_heads import KEY_ACTIVATIONS
+from keras_memory.layers.ntm_heads import NTMReadHead
+from keras_memory.layers.ntm_heads import NTMWriteHead
+from keras_memory.layers.ntm_heads import check_shift_range
+from keras_memory.layers.ntm_heads import split_last
+
+CONTROLLERS = ("lstm", "dense")
+MEMORY_INITS = ("constant", "learned", "random")
+
+# A constant memory starts every row at this small value (Collier & Beel,
+# 2018: the fastest of the initialisations they compared).
+CONSTANT_MEMORY_VALUE = 1e-6
+# Initial head weights are softmax(logits) with this logit on row 0 and 0
+# elsewhere: focused, so that the first writes break the symmetry of a
+# constant memory, yet trainable.
+INITIAL_FOCUS_LOGIT = 10.0
+
+
+NTMState = collections.namedtuple(
+    "NTMState",
+    ["output", "controller", "reads", "read_weights", "write_weights", "memory"],
+)
+NTMState.__doc__ = """The parts of an `NTMCell` state, with named fields.
+
+- output: `[batch, output_size]`, the last output (repeated at masked steps).
+- controller: list of controller states (`[h, c]`, each
+  `[batch, controller_size]`, for the LSTM; empty for the dense controller).
+- reads: `[batch, num_read_heads, memory_dim]`, the last read vectors.
+- read_weights: `[batch, num_read_heads, memory_size]`.
+- write_weights: `[batch, num_write_heads, memory_size]`.
+- memory: `[batch, memory_size, memory_dim]`.
+
+`NTMCell` keeps its state flat between Keras RNN steps (a list of 2-D
+tensors, in this order); `NTMCell.unpack_state` and `NTMCell.pack_state`
+convert between the two.
+"""
+
+
+def _initial_focus(shape, dtype=None):
+    """Head-weight logits focused on row 0 (see INITIAL_FOCUS_LOGIT)."""
+    row = ops.one_hot(ops.zeros((shape[0],), "int32"), shape[1], dtype=dtype)
+    return row * INITIAL_FOCUS_LOGIT
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class NTMCell(keras.layers.Layer):
+    """One step of a Neural Turing Machine, for `keras.layers.RNN`.
+
+    At each step the controller sees `[input, previous reads]`; its output
+    drives the read heads (which read the memory as it was) and then the
+    write heads (each writing to the memory the previous one left); the
+    cell outputs a projection of `[controller output, new reads]`.
+
+    Args:
+        memory_size: int >= 1, memory rows N. Default 128.
+        memory_dim: int >= 1, row width M. Default 32.
+        controller_size: int >= 1, controller units. Default 256.
+        num_heads: int >= 1, read/write head pairs. Default 1.
+        output_size: int >= 1 or `None` (the input size).
+        controller: `"lstm"` (default) or `"dense"` (feed-forward, tanh).
+        shift_range: int >= 0, largest head shift R; `2R + 1 <= N`.
+        memory_init: how each sequence's memory starts: `"constant"`
+            (every entry 1e-6; default, the fastest to train), `"learned"`
+            (a trainable `[N, M]` weight) or `"random"` (a fixed,
+            non-trainable random `[N, M]` weight drawn at build time).
+        output_activation: activation of the output projection (default
+            `None`: logits; use `"sigmoid"` for bit targets).
+        num_read_heads, num_write_heads: int >= 1 or `None` (`num_heads`):
+            the number of heads of one kind.
+        key_activation: `"tanh"` or `"linear"`, for every head.
+        add_activation: activation of the write heads' add vectors.
+        kernel_initializer, kernel_regularizer: for every projection (the
+            controller keeps Keras' defaults).
+        seed: int or `None`, for `memory_init="random"`.
+        remat: `"auto"` (default), `True` or `False`: recompute each step's
+            intermediates in the backward pass (`keras.remat`) instead of
+            storing them. `"auto"`: on jax once the batch's memories hold
+            `batch * N * M >= 65,536` numbers, and under a mask in `NTM`'s
+            own loop (whole steps, so that skipped steps cost nothing in the
+            backward pass); never on tensorflow, whose `tf.recompute_grad`
+            cannot run inside the RNN loop (see `keras_memory.recurrent`).
+            Outputs and gradients are the same either way.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: `[batch, input_size]`.
+        states: the flat state list (see `NTMState`, `unpack_state`).
+        training: passed to the controller.
+
+    Returns:
+        `(output, new_states)`, output `[batch, output_size]`.
+
+    The initial head weights are `softmax` of trainable logits focused on
+    row 0, and the initial reads are read from the initial memory with them.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> cell = NTMCell(memory_size=16, memory_dim=8, controller_size=32)
+    >>> layer = keras.layers.RNN(cell, return_sequences=True)
+    >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
+    (2, 5, 3)
+    """
+
+    def __init__(
+        self,
+        memory_size=128,
+        memory_dim=32,
+        controller_size=256,
+        num_heads=1,
+        output_size=None,
+        controller="lstm",
+        shift_range=1,
+        memory_init="constant",
+        output_activation=None,
+        num_read_heads=None,
+        num_write_heads=None,
+        key_activation="tanh",
+        add_activation="tanh",
+        kernel_initializer="glorot_uniform",
+        kernel_regularizer=None,
+        seed=None,
+        remat="auto",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.remat = recurrent.check_remat(remat)
+        self.memory_size = check.positive_int("memory_size", memory_size)
+        self.memory_dim = check.positive_int("memory_dim", memory_dim)
+        self.controller_size = check.positive_int("controller_size", controller_size)
+        self.num_heads = check.positive_int("num_heads", num_heads)
+        self.requested_output_size = check.optional_positive_int(
+            "output_size", output_size
+        )
+        self.controller_type = check.choice("controller", controller, CONTROLLERS)
+        self.shift_range = check.positive_int("shift_range", shift_range, minimum=0)
+        check_shift_range(self.shift_range, self.memory_size)
+        self.memory_init = check.choice("memory_init", memory_init, MEMORY_INITS)
+        self.output_activation = keras.activations.get(output_activation)
+        self.num_read_heads = check.positive_int(
+            "num_read_heads", self.num_heads if num_read_heads is None else num_read_heads
+        )
+        self.num_write_heads = check.positive_int(
+            "num_write_heads", self.num_heads if num_write_heads is None else num_write_heads
+        )
+        self.key_activation = check.choice(
+            "key_activation", key_activation, KEY_ACTIVATIONS
+        )
+        self.add_activation = keras.activations.get(add_activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.seed = seed
+
+    @staticmethod
+    def upgrade_config(config):
+        """A config saved by keras-memory 0.1.0, in today's terms."""
+        config = dict(config)
+        if config.get("remat", "auto") is None:
+            config["remat"] = "auto"
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**cls.upgrade_config(config))
+
+    @property
+    def state_size(self):
+        """Sizes of the flat state: output, controller, reads, weights, memory.
+
+        The output size is known once the cell is built (or when
+        `output_size` is given); before that its entry is `None`.
+        """
+        controller = (
+            [self.controller_size, self.controller_size]
+            if self.controller_type == "lstm"
+            else []
+        )
+        return [self.output_size] + controller + [
+            self.num_read_heads * self.memory_dim,
+            self.num_read_heads * self.memory_size,
+            self.num_write_heads * self.memory_size,
+            self.memory_size * self.memory_dim,
+        ]
+
+    @property
+    def output_size(self):
+        """Output units; `keras.layers.RNN` reads it for its output shape."""
+        if self.built:
+            return self.output_units
+        return self.requested_output_size
+
+    # -- state ----------------------------------------------------------------
+
+    def unpack_state(self, states):
+        """Flat state list -> `NTMState` with shaped fields."""
+        states = list(states)
+        count = len(states) - 4
+        reads, read_weights, write_weights, memory = states[count:]
+        return NTMState(
+            output=states[0],
+            controller=states[1:count],
+            reads=ops.reshape(reads, (-1, self.num_read_heads, self.memory_dim)),
+            read_weights=ops.reshape(
+                read_weights, (-1, self.num_read_heads, self.memory_size)
+            ),
+            write_weights=ops.reshape(
+                write_weights, (-1, self.num_write_heads, self.memory_size)
+            ),
+            memory=ops.reshape(memory, (-1, self.memory_size, self.memory_dim)),
+        )
+
+    def pack_state(self, state):
+        """`NTMState` -> the flat list of 2-D tensors `keras.layers.RNN` carries."""
+        flat = [
+            ops.reshape(part, (-1, size))
+            for part, size in zip(
+                (state.reads, state.read_weights, state.write_weights, state.memory),
+                self.state_size[-4:],
+            )
+        ]
+        return [state.output] + list(state.controller) + flat
+
+    # -- build ------------------------------------------------------------------
+
+    def build(self, input_shape):
+        input_shape = check.shape_of("inputs", input_shape)
+        check.rank("inputs", input_shape, 2, "([batch, input_size]) per step")
+        input_size = input_shape[-1]
+        if input_size is None:
+            raise ValueError(
+                "`inputs` must have a known last dimension, received inputs "
+                f"with shape {input_shape}."
+            )
+        self.input_size = input_size
+        self.output_units = self.requested_output_size or input_size
+        policy = self.dtype_policy
+        if self.controller_type == "lstm":
+            self.controller = keras.layers.LSTMCell(
+                self.controller_size, dtype=policy, name="controller"
+            )
+        else:
+            self.controller = keras.layers.Dense(
+                self.controller_size, activation="tanh", dtype=policy,
+                name="controller",
+            )
+        reads_width = self.num_read_heads * self.memory_dim
+        self.controller.build((None, input_size + reads_width))
+        # Each head and the output projection draw their own kernel: one
+        # initializer instance returns the same values at every call.
+        head_options = dict(
+            shift_range=self.shift_range,
+            key_activation=self.key_activation,
+            kernel_regularizer=self.kernel_regularizer,
+            dtype=policy,
+        )
+        self.read_heads = [
+            NTMReadHead(
+                name=f"read_head_{i}",
+                kernel_initializer=fresh_initializer(self.kernel_initializer, i),
+                **head_options,
+            )
+            for i in range(self.num_read_heads)
+        ]
+        self.write_heads = [
+            NTMWriteHead(
+                name=f"write_head_{i}", add_activation=self.add_activation,
+                kernel_initializer=fresh_initializer(
+                    self.kernel_initializer, self.num_read_heads + i
+                ),
+                **head_options,
+            )
+            for i in range(self.num_write_heads)
+        ]
+        head_inputs = [
+            (None, self.controller_size),
+            (None, self.memory_size, self.memory_dim),
+            (None, self.memory_size),
+        ]
+        for head in self.read_heads + self.write_heads:
+            head.build(head_inputs)
+        self.output_projection = keras.layers.Dense(
+            self.output_units,
+            activation=self.output_activation,
+            kernel_initializer=fresh_initializer(
+                self.kernel_initializer, self.num_read_heads + self.num_write_heads
+            ),
+            kernel_regularizer=self.kernel_regularizer,
+            dtype=policy,
+            name="output_projection",
+        )
+        self.output_projection.build((None, self.controller_size + reads_width))
+        if self.memory_init != "constant":
+            scale = 1.0 / (self.memory_size + self.memory_dim) ** 0.5
+            self.initial_memory = self.add_weight(
+                name="initial_memory",
+                shape=(self.memory_size, self.memory_dim),
+                initializer=keras.initializers.RandomUniform(-scale, scale, seed=self.seed),
+                trainable=self.memory_init == "learned",
+            )
+        self.initial_read_logits = self.add_weight(
+            name="initial_read_logits",
+            shape=(self.num_read_heads, self.memory_size),
+            initializer=_initial_focus,
+        )
+        self.initial_write_logits = self.add_weight(
+            name="initial_write_logits",
+            shape=(self.num_write_heads, self.memory_size),
+            initializer=_initial_focus,
+        )
+
+    def get_initial_state(self, batch_size=None):
+        """The state every sequence starts from, as a flat list."""
+        dtype = self.compute_dtype
+
+        def tiled(value):
+            # tile copies (a broadcast view could not back a stateful variable
+            # on torch).
+            value = ops.cast(value, dtype)[None]
+            return ops.tile(value, [batch_size] + [1] * (len(value.shape) - 1))
+
+        if self.memory_init == "constant":
+            memory = ops.full(
+                (batch_size, self.memory_size, self.memory_dim),
+                CONSTANT_MEMORY_VALUE,
+                dtype=dtype,
+            )
+        else:
+            memory = tiled(self.initial_memory)
+        read_weights = tiled(ops.softmax(self.initial_read_logits, axis=-1))
+        write_weights = tiled(ops.softmax(self.initial_write_logits, axis=-1))
+        output, *controller = [
+            ops.zeros((batch_size, size), dtype=dtype)
+            for size in self.state_size[:-4]
+        ]
+        state = NTMState(
+            output=output,
+            controller=controller,
+            reads=addressing.read(memory, read_weights),
+            read_weights=read_weights,
+            write_weights=write_weights,
+            memory=memory,
+        )
+        return self.pack_state(state)
+
+    # -- step ---------------------------------------------------------------------
+
+    def call(self, inputs, states, training=None):
+        shape = check.shape_of("inputs", inputs)
+        check.rank("inputs", shape, 2, "([batch, input_size]) per step")
+        check.dim("inputs", shape, -1, self.input_size, "input_size")
+        return recurrent.cell_call(self, inputs, states, training)
+
+    def step(self, inputs, state, training=None):
+        """One time step on an `NTMState`: `(output, new NTMState)`.
+
+        What `call` does between `unpack_state` and `pack_state`; the loops
+        of `keras_memory.recurrent` call it with the state kept named.
+        """
+        previous_reads = ops.reshape(
+            state.reads, (-1, self.num_read_heads * self.memory_dim)
+        )
+        controller_input = ops.concatenate([inputs, previous_reads], axis=-1)
+        if self.controller_type == "lstm":
+            # `.call`, not `__call__`: the caller has set the dtype scope,
+            # and torch pays for every layer call at every step.
+            hidden, controller_state = self.controller.call(
+                controller_input, state.controller, training=training
+            )
+        else:
+            hidden, controller_state = self.controller.call(controller_input), []
+
+        # One matrix product gives every head its parameters.
+        heads = self.read_heads + self.write_heads
+        projected = ops.matmul(
+            hidden, ops.concatenate([head.kernel for head in heads], axis=1)
+        ) + ops.concatenate([head.bias for head in heads], axis=0)
+        pieces = split_last(projected, [head.projection_size for head in heads])
+        # The read heads and the first write head address the same memory:
+        # one addressing call with a head axis serves them all (fewer,
+        # larger ops). Later write heads see the memory the previous one
+        # left, so they address one at a time.
+        first = self.num_read_heads + 1
+        params = [head.parameters(piece) for head, piece in zip(heads, pieces[:first])]
+
+        def stacked(field):
+            return ops.stack([getattr(p, field) for p in params], axis=1)
+
+        weights = addressing.address(
+            stacked("key"),
+            stacked("strength"),
+            stacked("gate"),
+            stacked("shift"),
+            stacked("sharpening"),
+            ops.concatenate([state.read_weights, state.write_weights[:, :1]], axis=1),
+            state.memory,
+        )
+        read_weights = weights[:, : self.num_read_heads]
+        reads = addressing.read(state.memory, read_weights)  # [batch, R, M]
+        memory = addressing.write(
+            state.memory, weights[:, -1], params[-1].erase, params[-1].add
+        )
+        write_weights = [weights[:, -1]]
+        for index, head in enumerate(self.write_heads[1:], start=1):
+            memory, head_weights = head.apply_projection(
+                pieces[self.num_read_heads + index], memory, state.write_weights[:, index]
+            )
+            write_weights.append(head_weights)
+
+        output = self.output_projection.call(
+            ops.concatenate(
+                [hidden, ops.reshape(reads, (-1, self.num_read_heads * self.memory_dim))],
+                axis=-1,
+            )
+        )
+        new_state = NTMState(
+            output=output,
+            controller=list(controller_state),
+            reads=reads,
+            read_weights=read_weights,
+            write_weights=ops.stack(write_weights, axis=1),
+            memory=memory,
+        )
+        return output, new_state
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.requested_output_size or input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        same_name = ("memory_size", "memory_dim", "controller_size", "num_heads",
+                     "shift_range", "memory_init", "num_read_heads", "num_write_heads",
+                     "key_activation", "seed", "remat")
+        config.update({name: getattr(self, name) for name in same_name})
+        config.update(
+            output_size=self.requested_output_size,
+            controller=self.controller_type,
+            output_activation=keras.activations.serialize(self.output_activation),
+            add_activation=keras.activations.serialize(self.add_activation),
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class NTM(recurrent.MemoryRNN):
+    """Neural Turing Machine over sequences: `keras.layers.RNN(NTMCell(...))`.
+
+    Takes every `NTMCell` argument and the usual `keras.layers.RNN` ones. The
+    loop over time is the shared recurrent core's (`keras_memory.recurrent`),
+    with the results of `keras.layers.RNN`'s loop: under a mask, steps
+    masked for the whole batch are skipped; on torch, a Python loop carries
+    the `NTMState` without flattening it at every step.
+
+    Args:
+        memory_size, memory_dim, controller_size, num_heads, output_size,
+            controller, shift_range, memory_init, output_activation,
+            num_read_heads, num_write_heads, key_activation, add_activation,
+            kernel_initializer, kernel_regularizer, seed, remat: see
+            `NTMCell`.
+        return_sequences: bool, return the output of every step
+            `[batch, time, output_size]` instead of the last
+            `[batch, output_size]`. Default `False`, as for `keras.layers.LSTM`.
+        return_state: bool, also return the final flat state list
+            (`layer.cell.unpack_state` names its parts).
+        go_backwards, stateful, unroll, zero_output_for_mask: as for
+            `keras.layers.RNN`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        sequences: `[batch, time, input_size]`.
+        initial_state: optional flat state list.
+        mask: `[batch, time]` booleans; masked steps leave the state
+            unchanged (and repeat the last output).
+        training: passed to the cell.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = NTM(memory_size=16, memory_dim=8, controller_size=32,
+    ...             return_sequences=True)
+    >>> tuple(layer(np.zeros((2, 7, 5), "float32")).shape)
+    (2, 7, 5)
+    """
+
+    cell_class = NTMCell
+    cell_name = "ntm_cell"

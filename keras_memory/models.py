@@ -1,0 +1,171 @@
+"""Builders: functional `keras.Model`s around one memory layer each.
+
+`memory_network` and `ntm` mirror the specification's `build/1`;
+`memn2n` is the bAbI model of Sukhbaatar et al. (2015).
+"""
+
+import keras
+
+from keras_memory import _validation as check
+from keras_memory.layers.memn2n import MemN2N
+from keras_memory.layers.memory_network import MemoryNetwork
+from keras_memory.layers.ntm import NTM
+
+
+def memory_network(
+    input_dim,
+    memory_dim=128,
+    num_hops=3,
+    output_dim=None,
+    memory_size=None,
+    name="memory_network",
+    **layer_kwargs,
+):
+    """A functional `keras.Model` around one `MemoryNetwork` layer.
+
+    Args:
+        input_dim: int >= 1, feature size of the query and of each memory.
+        memory_dim: int >= 1, embedding size. Default 128.
+        num_hops: int >= 1. Default 3.
+        output_dim: int >= 1 or `None` (= `input_dim`).
+        memory_size: int >= 1 to fix the number of memory slots, or `None`
+            (default) to accept any number at each call.
+        name: model name.
+        **layer_kwargs: passed to `MemoryNetwork` (`weight_tying`,
+            `output_activation`, ...).
+
+    Returns:
+        A `keras.Model` with inputs named `query` `[batch, input_dim]` and
+        `memories` `[batch, memory_size, input_dim]`, and output
+        `[batch, output_dim]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = memory_network(6, memory_dim=8, num_hops=2, output_dim=3)
+    >>> out = model.predict({"query": np.ones((2, 6)),
+    ...                      "memories": np.ones((2, 4, 6))}, verbose=0)
+    >>> out.shape
+    (2, 3)
+    """
+    input_dim = check.positive_int("input_dim", input_dim)
+    memory_size = check.optional_positive_int("memory_size", memory_size)
+    query = keras.Input((input_dim,), name="query")
+    memories = keras.Input((memory_size, input_dim), name="memories")
+    outputs = MemoryNetwork(
+        memory_dim=memory_dim,
+        num_hops=num_hops,
+        output_dim=output_dim,
+        memory_size=memory_size,
+        name="memory_network_layer",
+        **layer_kwargs,
+    )([query, memories])
+    return keras.Model([query, memories], outputs, name=name)
+
+
+def memn2n(vocab_size, sentence_len, memory_size=50, linear_start=False,
+           name="memn2n", **layer_kwargs):
+    """The bAbI model of the paper as a functional `keras.Model`.
+
+    Args:
+        vocab_size: int >= 2 (`len(vocabulary)`).
+        sentence_len: int >= 1, words per sentence (padded).
+        memory_size: int >= 1, memory slots. Default 50.
+        linear_start: bool; start with the softmax taken out of the hops
+            (train with the `LinearStart` callback to put it back).
+        name: model name.
+        **layer_kwargs: passed to `MemN2N`, with its defaults: `memory_dim`
+            (20), `num_hops` (3), `weight_tying` (`"adjacent"`), `encoding`
+            (`"position_centered"`), `temporal_encoding` (`True`),
+            `random_noise` (0; the paper's RN uses 0.1), `empty_slots`
+            (`"masked"`; `"null"` as in the paper's code),
+            `return_attention`, `seed`, `kernel_regularizer`...
+
+    Returns:
+        A `keras.Model` with int32 inputs `{"query": [batch, sentence_len],
+        "stories": [batch, memory_size, sentence_len]}` (the keys of
+        `keras_memory.datasets.babi.vectorize`'s `"queries"` and
+        `"stories"`) and answer logits `[batch, vocab_size]`; compile it with
+        `SparseCategoricalCrossentropy(from_logits=True)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = memn2n(vocab_size=12, sentence_len=4, memory_size=5, memory_dim=8)
+    >>> logits = model.predict({"query": np.ones((2, 4), "int32"),
+    ...                         "stories": np.ones((2, 5, 4), "int32")}, verbose=0)
+    >>> logits.shape
+    (2, 12)
+    """
+    sentence_len = check.positive_int("sentence_len", sentence_len)
+    memory_size = check.positive_int("memory_size", memory_size)
+    query = keras.Input((sentence_len,), dtype="int32", name="query")
+    stories = keras.Input((memory_size, sentence_len), dtype="int32", name="stories")
+    outputs = MemN2N(
+        vocab_size=vocab_size,
+        memory_size=memory_size,
+        use_softmax=not linear_start,
+        name="memn2n_layer",
+        **layer_kwargs,
+    )([query, stories])
+    return keras.Model({"query": query, "stories": stories}, outputs, name=name)
+
+
+def ntm(
+    input_size,
+    memory_size=128,
+    memory_dim=32,
+    controller_size=256,
+    num_heads=1,
+    output_size=None,
+    sequence_length=None,
+    mask_value=None,
+    name="ntm",
+    **layer_kwargs,
+):
+    """A functional `keras.Model` around one `NTM` layer.
+
+    Args:
+        input_size: int >= 1, features per time step.
+        memory_size, memory_dim, controller_size, num_heads, output_size:
+            see `NTMCell`.
+        sequence_length: int >= 1 to fix the number of time steps, or
+            `None` (default) for any length.
+        mask_value: `None` (default), or a float: time steps whose inputs
+            all equal it are padding (a `keras.layers.Masking` layer), left
+            out of the state and skipped when the whole batch is padding.
+            With the task generators' `padding_value`, one compiled graph
+            then serves every sequence length at the cost of the real one.
+        name: model name.
+        **layer_kwargs: more `NTM` arguments (`controller`, `memory_init`,
+            `output_activation`, `return_sequences`, ...). `return_sequences`
+            defaults to `True` here.
+
+    Returns:
+        A `keras.Model` from `[batch, time, input_size]` (input named
+        `inputs`) to `[batch, time, output_size]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = ntm(3, memory_size=8, memory_dim=4, controller_size=8)
+    >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
+    (2, 5, 3)
+    """
+    input_size = check.positive_int("input_size", input_size)
+    sequence_length = check.optional_positive_int("sequence_length", sequence_length)
+    layer_kwargs.setdefault("return_sequences", True)
+    inputs = keras.Input((sequence_length, input_size), name="inputs")
+    sequences = inputs
+    if mask_value is not None:
+        sequences = keras.layers.Masking(float(mask_value), name="padding_mask")(inputs)
+    outputs = NTM(
+        memory_size=memory_size,
+        memory_dim=memory_dim,
+        controller_size=controller_size,
+        num_heads=num_heads,
+        output_size=output_size,
+        name="ntm_layer",
+        **layer_kwargs,
+    )(sequences)
+    return keras.Model(inputs, outputs, name=name)

@@ -1,0 +1,65 @@
+"""`BitErrorsPerSequence`, the error figure of the NTM papers."""
+
+import keras
+from keras import ops
+
+from keras_memory.tasks.generators import NO_TARGET
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class BitErrorsPerSequence(keras.metrics.Metric):
+    """Mean number of wrong bits per sequence, the NTM papers' error figure.
+
+    A bit is wrong when the prediction is on the other side of the
+    threshold (0.5 for probabilities, 0 for logits). Only the steps with a
+    target count: steps whose targets are all `NO_TARGET` (0.5, what the
+    task generators put outside the output phase and on padding) are
+    skipped, and so are steps with a zero sample weight when Keras passes
+    weights (`weighted_metrics=`). So `compile(metrics=[...])` and
+    `compile(weighted_metrics=[...])` give the same figure on the tasks'
+    batches. The total is divided by the number of sequences.
+
+    Args:
+        from_logits: bool, predictions are logits (threshold 0).
+        name, dtype: as for every Keras metric.
+
+    Example:
+
+    >>> import numpy as np
+    >>> metric = BitErrorsPerSequence()
+    >>> y_true = np.array([[[1.0, 0.0], [0.5, 0.5]]])   # step 2: no target
+    >>> y_pred = np.array([[[0.9, 0.8], [0.2, 0.7]]])
+    >>> metric.update_state(y_true, y_pred)
+    >>> float(metric.result())
+    1.0
+    """
+
+    def __init__(self, from_logits=False, name="bit_errors_per_sequence", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.from_logits = bool(from_logits)
+        self.errors = self.add_variable(shape=(), initializer="zeros", name="errors")
+        self.sequences = self.add_variable(
+            shape=(), initializer="zeros", name="sequences"
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        threshold = 0.0 if self.from_logits else 0.5
+        y_true = ops.convert_to_tensor(y_true)
+        y_pred = ops.convert_to_tensor(y_pred)
+        wrong = ops.cast(
+            ops.not_equal(y_pred > threshold, y_true > 0.5), self.dtype
+        )
+        wrong = ops.sum(wrong, axis=-1)  # [batch, time]
+        has_target = ops.any(ops.not_equal(y_true, NO_TARGET), axis=-1)
+        wrong = wrong * ops.cast(has_target, self.dtype)
+        if sample_weight is not None:
+            weight = ops.cast(ops.convert_to_tensor(sample_weight), self.dtype)
+            wrong = wrong * ops.cast(weight > 0, self.dtype)
+        self.errors.assign_add(ops.sum(wrong))
+        self.sequences.assign_add(ops.cast(ops.shape(y_true)[0], self.dtype))
+
+    def result(self):
+        return self.errors / ops.maximum(self.sequences, 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits}
