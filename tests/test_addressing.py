@@ -226,3 +226,220 @@ def _total(weighting):
 )
 def test_finite_difference_gradients(name, fn, args):
     check_gradients(fn, args)
+
+
+# -- DNC memory functions (Graves et al., 2016) ----------------------------------
+#
+# A NumPy transcription of the paper's equations, written from the paper
+# (Methods, "Dynamic memory allocation" and "Temporal memory linkage"), and
+# deepmind's own special cases (google-deepmind/dnc addressing_test.py).
+
+
+def np_allocation(usage, eps=EPS):
+    usage = eps + (1 - eps) * np.asarray(usage, "float64")
+    result = np.zeros_like(usage)
+    for b in range(usage.shape[0]):
+        order = np.argsort(usage[b], kind="stable")  # phi: least used first
+        product = 1.0
+        for j in order:
+            result[b, j] = (1 - usage[b, j]) * product
+            product *= usage[b, j]
+    return result
+
+
+def np_write_allocation(usage, gates):
+    usage = np.asarray(usage, "float64").copy()
+    heads = []
+    for i in range(gates.shape[1]):
+        a = np_allocation(usage)
+        heads.append(a)
+        usage = usage + (1 - usage) * gates[:, i : i + 1] * a
+    return np.stack(heads, 1)
+
+
+def np_usage_update(usage, write_weights, free_gates, read_weights):
+    usage = usage + (1 - usage) * (1 - np.prod(1 - write_weights, axis=1))
+    return usage * np.prod(1 - free_gates[:, :, None] * read_weights, axis=1)
+
+
+def np_precedence(precedence, write_weights):
+    return (1 - write_weights.sum(-1, keepdims=True)) * precedence + write_weights
+
+
+def np_link(link, precedence, write_weights):
+    out = np.zeros_like(link)
+    batch, heads, size, _ = link.shape
+    for b, w, i, j in np.ndindex(batch, heads, size, size):
+        if i != j:
+            ww = write_weights[b, w]
+            out[b, w, i, j] = (1 - ww[i] - ww[j]) * link[b, w, i, j] + ww[i] * precedence[b, w, j]
+    return out
+
+
+def np_directional(link, read_weights, forward):
+    matrix = link if forward else np.swapaxes(link, -1, -2)
+    return np.einsum("bwij,brj->brwi", matrix, read_weights)
+
+
+B_, N_, M_, R_, W_ = 2, 5, 3, 2, 2
+DNC = np.random.default_rng(11)
+USAGE = DNC.uniform(size=(B_, N_))
+WRITE_W = DNC.dirichlet(np.ones(N_), size=(B_, W_)) * 0.9
+READ_W = DNC.dirichlet(np.ones(N_), size=(B_, R_))
+LINK = np_link(DNC.uniform(size=(B_, W_, N_, N_)) * 0.2, DNC.dirichlet(np.ones(N_), size=(B_, W_)) * 0.5, WRITE_W)
+PRECEDENCE = DNC.dirichlet(np.ones(N_), size=(B_, W_)) * 0.7
+
+
+def test_allocation_matches_the_paper():
+    np.testing.assert_allclose(np_(addressing.allocation(f32(USAGE))), np_allocation(USAGE),
+                               atol=1e-6)
+
+
+def test_allocation_goes_to_the_least_used_rows_in_order():
+    usage = f32([[0.9, 0.1, 0.5, 1.0]])
+    weights = np_(addressing.allocation(usage))
+    # Row 1 (least used) gets 1 - 0.1; row 2 gets (1 - 0.5) * 0.1; then row 0.
+    np.testing.assert_allclose(weights, [[0.1 * 0.5 * 0.1, 0.9, 0.05, 0.0]], atol=1e-5)
+    # Ties: all rows free, so the first row takes everything (every backend).
+    np.testing.assert_allclose(np_(addressing.allocation(np.zeros((2, 4), "float32"))),
+                               [[1 - EPS, EPS * (1 - EPS), 0, 0]] * 2, atol=1e-9)
+
+
+def test_write_allocation_heads_allocate_the_next_free_rows():
+    # Least used first: rows 1, 2, 3, 0; each head takes the next one.
+    usage = f32([[0.9, 0.0, 0.3, 0.6]])
+    weights = np_(addressing.write_allocation(usage, f32([[1.0, 1.0, 1.0]])))
+    assert weights.shape == (1, 3, 4)
+    np.testing.assert_array_equal(np.argmax(weights, -1), [[1, 2, 3]])
+    gates = DNC.uniform(size=(B_, W_))
+    np.testing.assert_allclose(np_(addressing.write_allocation(f32(USAGE), f32(gates))),
+                               np_write_allocation(USAGE, gates), atol=1e-6)
+
+
+def test_usage_update_matches_the_paper_and_frees_and_fills_rows():
+    free = DNC.uniform(size=(B_, R_))
+    np.testing.assert_allclose(
+        np_(addressing.usage_update(f32(USAGE), f32(WRITE_W), f32(free), f32(READ_W))),
+        np_usage_update(USAGE, WRITE_W, free, READ_W), atol=1e-6)
+    # A full write makes a row used; a full free of a read row frees it.
+    usage = f32([[0.0, 0.5, 0.5]])
+    write_weights = f32([[[1.0, 0.0, 0.0]]])
+    read_weights = f32([[[0.0, 1.0, 0.0]]])
+    new = np_(addressing.usage_update(usage, write_weights, f32([[1.0]]), read_weights))
+    np.testing.assert_allclose(new, [[1.0, 0.0, 0.5]], atol=1e-7)
+
+
+def test_precedence_and_links_match_the_paper():
+    np.testing.assert_allclose(
+        np_(addressing.precedence_update(f32(PRECEDENCE), f32(WRITE_W))),
+        np_precedence(PRECEDENCE, WRITE_W), atol=1e-6)
+    link = np_(addressing.link_update(f32(LINK), f32(PRECEDENCE), f32(WRITE_W)))
+    np.testing.assert_allclose(link, np_link(LINK, PRECEDENCE, WRITE_W), atol=1e-6)
+    assert np.all(np.diagonal(link, axis1=-2, axis2=-1) == 0)
+
+
+def test_writes_to_rows_0_then_1_link_0_to_1_and_reads_follow_them():
+    size = 3
+    link = np.zeros((1, 1, size, size), "float32")
+    precedence = np.zeros((1, 1, size), "float32")
+    for row in (0, 1):
+        write_weights = f32(one_hot(row, size)[None, None])
+        link = addressing.link_update(link, precedence, write_weights)
+        precedence = addressing.precedence_update(precedence, write_weights)
+    link = np_(link)
+    assert link[0, 0, 1, 0] == 1.0 and link.sum() == 1.0  # L[1, 0]: 1 came after 0
+    forward = np_(addressing.directional_read_weights(link, f32(one_hot(0, size)[None, None]), True))
+    backward = np_(addressing.directional_read_weights(link, f32(one_hot(1, size)[None, None]), False))
+    np.testing.assert_array_equal(forward[0, 0, 0], one_hot(1, size))  # forward from 0 reads 1
+    np.testing.assert_array_equal(backward[0, 0, 0], one_hot(0, size))  # backward from 1 reads 0
+
+
+@pytest.mark.parametrize("forward", [True, False])
+def test_directional_read_weights_match_the_paper(forward):
+    weights = np_(addressing.directional_read_weights(f32(LINK), f32(READ_W), forward))
+    assert weights.shape == (B_, R_, W_, N_)
+    np.testing.assert_allclose(weights, np_directional(LINK, READ_W, forward), atol=1e-6)
+
+
+def _interface(rng):
+    modes = rng.dirichlet(np.ones(2 * W_ + 1), size=(B_, R_))
+    return dict(
+        read_keys=rng.normal(size=(B_, R_, M_)), read_strengths=rng.uniform(1, 3, (B_, R_)),
+        write_keys=rng.normal(size=(B_, W_, M_)), write_strengths=rng.uniform(1, 3, (B_, W_)),
+        erase_vectors=rng.uniform(size=(B_, W_, M_)), write_vectors=rng.normal(size=(B_, W_, M_)),
+        free_gates=rng.uniform(size=(B_, R_)), allocation_gates=rng.uniform(size=(B_, W_)),
+        write_gates=rng.uniform(size=(B_, W_)), read_modes=modes,
+    )
+
+
+def _np_cosine_weights(keys, memory, strengths):
+    dots = np.einsum("bhm,bnm->bhn", keys, memory)
+    norms = np.sqrt((keys ** 2).sum(-1) + EPS)[..., None] * np.sqrt((memory ** 2).sum(-1) + EPS)[:, None]
+    scores = strengths[..., None] * dots / norms
+    scores = np.exp(scores - scores.max(-1, keepdims=True))
+    return scores / scores.sum(-1, keepdims=True)
+
+
+def test_dnc_access_is_the_paper_step_in_deepmind_order():
+    rng = np.random.default_rng(3)
+    memory = rng.normal(size=(B_, N_, M_))
+    state = (memory, USAGE, LINK, PRECEDENCE, READ_W, WRITE_W)
+    interface = _interface(rng)
+    result = addressing.dnc_access(*map(f32, state), **{k: f32(v) for k, v in interface.items()})
+    i = interface
+    usage = np_usage_update(USAGE, WRITE_W, i["free_gates"], READ_W)
+    allocation = np_write_allocation(usage, i["write_gates"] * i["allocation_gates"])
+    content = _np_cosine_weights(i["write_keys"], memory, i["write_strengths"])
+    g, a = i["write_gates"][..., None], i["allocation_gates"][..., None]
+    write_weights = g * (a * allocation + (1 - a) * content)
+    erase = np.prod(1 - write_weights[..., None] * i["erase_vectors"][:, :, None], axis=1)
+    new_memory = memory * erase + np.einsum("bwn,bwm->bnm", write_weights, i["write_vectors"])
+    link = np_link(LINK, PRECEDENCE, write_weights)
+    precedence = np_precedence(PRECEDENCE, write_weights)
+    modes = i["read_modes"]
+    read_weights = (
+        np.einsum("brw,brwn->brn", modes[..., :W_], np_directional(link, READ_W, False))
+        + np.einsum("brw,brwn->brn", modes[..., W_:2 * W_], np_directional(link, READ_W, True))
+        + modes[..., 2 * W_:] * _np_cosine_weights(i["read_keys"], new_memory, i["read_strengths"])
+    )
+    expected = dict(read_words=np.einsum("brn,bnm->brm", read_weights, new_memory),
+                    memory=new_memory, usage=usage, link=link, precedence=precedence,
+                    read_weights=read_weights, write_weights=write_weights)
+    assert result._fields == tuple(expected)
+    for name, value in expected.items():
+        np.testing.assert_allclose(np_(getattr(result, name)), value, atol=2e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_dnc_functions_stay_finite_at_usage_0_and_1(value):
+    usage = np.full((B_, N_), value, "float32")
+    assert np.all(np.isfinite(np_(addressing.allocation(usage))))
+    rng = np.random.default_rng(4)
+    zeros = np.zeros
+    state = (zeros((B_, N_, M_)), usage, zeros((B_, W_, N_, N_)), zeros((B_, W_, N_)),
+             zeros((B_, R_, N_)), zeros((B_, W_, N_)))
+    result = addressing.dnc_access(*map(f32, state), **{k: f32(v) for k, v in _interface(rng).items()})
+    for name, part in zip(result._fields, result):
+        assert np.all(np.isfinite(np_(part))), name
+
+
+@pytest.mark.parametrize(
+    "name, fn, args",
+    [
+        # Distinct usages: the sort is smooth there (piecewise smooth overall).
+        ("allocation", lambda u: _total(addressing.allocation(u)), [USAGE]),
+        ("write_allocation",
+         lambda u, g: _total(ops.sum(addressing.write_allocation(u, g), axis=1)),
+         [USAGE, DNC.uniform(size=(B_, W_))]),
+        ("usage_update", lambda u, w, f, r: _total(addressing.usage_update(u, w, f, r)),
+         [USAGE, WRITE_W, DNC.uniform(size=(B_, R_)), READ_W]),
+        ("precedence", lambda p, w: _total(ops.sum(addressing.precedence_update(p, w), 1)),
+         [PRECEDENCE, WRITE_W]),
+        ("link", lambda l, p, w: _total(ops.sum(addressing.link_update(l, p, w), (1, 2))),
+         [LINK, PRECEDENCE, WRITE_W]),
+        ("directional", lambda l, r: _total(ops.sum(
+            addressing.directional_read_weights(l, r, True), (1, 2))), [LINK, READ_W]),
+    ],
+)
+def test_dnc_finite_difference_gradients(name, fn, args):
+    check_gradients(fn, args)

@@ -1,4 +1,4 @@
-"""Memory addressing as pure `keras.ops` functions (Graves et al., 2014).
+"""NTM addressing as pure `keras.ops` functions (Graves et al., 2014).
 
 The NTM addresses memory in four stages, each a function here:
 
@@ -240,6 +240,8 @@ def write(memory, weights, erase, add):
     if weights.shape[1] == 1:
         keep = erase_factors[:, 0]
     else:
-        keep = ops.prod(erase_factors, axis=1)
+        # An explicit dtype: Keras' torch prod computes float64 in float32.
+        dtype = keras.backend.standardize_dtype(memory.dtype)
+        keep = ops.prod(erase_factors, axis=1, dtype=dtype)
     added = ops.einsum("bhn,bhm->bnm", weights, add)
     return memory * keep + added

@@ -1,0 +1,37 @@
+"""Memory addressing as pure `keras.ops` functions, stable by construction.
+
+- `keras_memory.addressing.ntm`: the NTM's content addressing,
+  interpolation, shift and sharpening, `address`, `read`, `write`, and
+  `masked_softmax` (Graves et al., 2014);
+- `keras_memory.addressing.dnc`: the DNC's dynamic allocation, usage,
+  temporal links and `dnc_access` (Graves et al., 2016).
+
+Every name is importable from `keras_memory.addressing` itself.
+"""
+
+from keras_memory.addressing.dnc import DNCAccess
+from keras_memory.addressing.dnc import allocation
+from keras_memory.addressing.dnc import directional_read_weights
+from keras_memory.addressing.dnc import dnc_access
+from keras_memory.addressing.dnc import link_update
+from keras_memory.addressing.dnc import precedence_update
+from keras_memory.addressing.dnc import usage_update
+from keras_memory.addressing.dnc import write_allocation
+from keras_memory.addressing.ntm import EPSILON
+from keras_memory.addressing.ntm import address
+from keras_memory.addressing.ntm import circular_shift
+from keras_memory.addressing.ntm import content_addressing
+from keras_memory.addressing.ntm import cosine_similarity
+from keras_memory.addressing.ntm import interpolate
+from keras_memory.addressing.ntm import masked_softmax
+from keras_memory.addressing.ntm import read
+from keras_memory.addressing.ntm import sharpen
+from keras_memory.addressing.ntm import write
+
+__all__ = [
+    "EPSILON", "DNCAccess", "address", "allocation", "circular_shift",
+    "content_addressing", "cosine_similarity", "directional_read_weights",
+    "dnc_access", "interpolate", "link_update", "masked_softmax",
+    "precedence_update", "read", "sharpen", "usage_update", "write",
+    "write_allocation",
+]

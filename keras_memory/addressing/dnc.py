@@ -1,0 +1,288 @@
+"""DNC memory as pure `keras.ops` functions (Graves et al., 2016).
+
+Dynamic allocation (`allocation`, `write_allocation`, `usage_update`),
+temporal links (`precedence_update`, `link_update`,
+`directional_read_weights`) and `dnc_access`, one whole DNC memory step.
+They follow google-deepmind/dnc (`addressing.py`, `access.py`) in meaning
+and argument order, on already-activated interface values.
+
+Shapes: B batch, N rows, M row width, R read heads, W write heads.
+"""
+
+import collections
+
+import keras
+from keras import ops
+
+from keras_memory.addressing.ntm import EPSILON
+from keras_memory.addressing.ntm import _tensors
+from keras_memory.addressing.ntm import content_addressing
+from keras_memory.addressing.ntm import read
+from keras_memory.addressing.ntm import write
+
+DNCAccess = collections.namedtuple(
+    "DNCAccess",
+    ["read_words", "memory", "usage", "link", "precedence", "read_weights",
+     "write_weights"],
+)
+DNCAccess.__doc__ = """The result of one DNC memory step (`dnc_access`).
+
+- read_words: `[B, R, M]`, what each read head read from the new memory.
+- memory: `[B, N, M]`, after erase and add.
+- usage: `[B, N]`, in [0, 1]: how used each row is.
+- link: `[B, W, N, N]`, per write head, `link[i, j]`: how strongly row i
+  was written right after row j (zero diagonal).
+- precedence: `[B, W, N]`, how much each row was the last one written.
+- read_weights: `[B, R, N]`.
+- write_weights: `[B, W, N]`.
+"""
+
+
+def _expect(name, tensor, shape):
+    """Raises unless `tensor` has `len(shape)` axes matching `shape` (a
+    `None` or unknown size matches anything)."""
+    actual = tuple(tensor.shape)
+    if len(actual) != len(shape) or any(
+        a is not None and b is not None and a != b for a, b in zip(actual, shape)
+    ):
+        expected = "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+        raise ValueError(
+            f"`{name}` must have shape {expected}, received {name} with shape {actual}."
+        )
+
+
+def _check_access(memory, **tensors):
+    """Raises unless every `dnc_access` input has its documented shape."""
+    _expect("memory", memory, (None, None, None))
+    batch, rows, width = memory.shape
+    _expect("read_weights", tensors["read_weights"], (batch, None, rows))
+    _expect("write_weights", tensors["write_weights"], (batch, None, rows))
+    reads = tensors["read_weights"].shape[1]
+    writes = tensors["write_weights"].shape[1]
+    modes = None if writes is None else 2 * writes + 1
+    shapes = {
+        "usage": (batch, rows), "link": (batch, writes, rows, rows),
+        "precedence": (batch, writes, rows), "read_keys": (batch, reads, width),
+        "read_strengths": (batch, reads), "write_keys": (batch, writes, width),
+        "write_strengths": (batch, writes), "erase_vectors": (batch, writes, width),
+        "write_vectors": (batch, writes, width), "free_gates": (batch, reads),
+        "allocation_gates": (batch, writes), "write_gates": (batch, writes),
+        "read_modes": (batch, reads, modes),
+    }
+    for name, shape in shapes.items():
+        _expect(name, tensors[name], shape)
+
+
+def allocation(usage, epsilon=EPSILON):
+    """Where to write next: the least used rows first.
+
+    `a[phi_j] = (1 - u[phi_j]) * prod_{i<j} u[phi_i]`, with `phi` the rows
+    sorted from least to most used (ties: the lower row first). Usage is
+    first clamped to `epsilon + (1 - epsilon) * usage`, so that a fully
+    used memory still allocates (a little) and gradients stay finite.
+
+    Args:
+        usage: `[B, N]`, in [0, 1].
+        epsilon: the clamp.
+
+    Returns:
+        `[B, N]` allocation weights, summing to at most 1.
+
+    Example:
+
+    >>> import numpy as np
+    >>> weights = allocation(np.array([[1.0, 0.0, 0.5]], "float32"))
+    >>> [round(float(w), 3) for w in weights[0]]
+    [0.0, 1.0, 0.0]
+    """
+    (usage,) = _tensors(usage)
+    _expect("usage", usage, (None, None))
+    dtype = keras.backend.standardize_dtype(usage.dtype)
+    # Products of many usages underflow in half precision: compute in float32.
+    compute_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
+    usage = epsilon + (1.0 - epsilon) * ops.cast(usage, compute_dtype)
+    order = ops.argsort(usage, axis=-1)  # least used first; stable on ties
+    sorted_usage = ops.take_along_axis(usage, order, axis=-1)
+    # prod_{i<j} u[phi_i] = exp(sum_{i<j} log u[phi_i]) (u >= epsilon), the
+    # sum as a product with a strictly upper triangular matrix: Keras'
+    # torch cumprod and cumsum compute float64 in float32, einsum does not.
+    size = sorted_usage.shape[-1] or ops.shape(sorted_usage)[-1]
+    earlier = ops.triu(ops.ones((size, size), dtype=compute_dtype), k=1)
+    before = ops.exp(ops.einsum("bi,ij->bj", ops.log(sorted_usage), earlier))
+    sorted_allocation = (1.0 - sorted_usage) * before
+    unsorted = ops.take_along_axis(sorted_allocation, ops.argsort(order, axis=-1), axis=-1)
+    return ops.cast(unsorted, dtype)
+
+
+def write_allocation(usage, write_gates, epsilon=EPSILON):
+    """Allocation weights of every write head.
+
+    Head i allocates on the usage left by the heads before it, as if they
+    had written where they allocate: `u <- u + (1 - u) * g_i * a_i`.
+
+    Args:
+        usage: `[B, N]`.
+        write_gates: `[B, W]`, in [0, 1].
+
+    Returns:
+        `[B, W, N]`, not yet scaled by the write gates.
+    """
+    usage, write_gates = _tensors(usage, write_gates)
+    _expect("usage", usage, (None, None))
+    _expect("write_gates", write_gates, (usage.shape[0], None))
+    weights = []
+    for head in range(write_gates.shape[-1]):
+        head_allocation = allocation(usage, epsilon)
+        weights.append(head_allocation)
+        usage = usage + (1.0 - usage) * write_gates[:, head : head + 1] * head_allocation
+    return ops.stack(weights, axis=1)
+
+
+def usage_update(usage, write_weights, free_gates, read_weights):
+    """Usage after the last step's writes and the reads the free gates free.
+
+    `u <- u + (1 - u) * (1 - prod_w (1 - w_w))`, then
+    `u <- u * prod_r (1 - f_r * w_r)`.
+
+    Args:
+        usage: `[B, N]`, the previous usage.
+        write_weights: `[B, W, N]`, the previous step's write weights.
+        free_gates: `[B, R]`, in [0, 1].
+        read_weights: `[B, R, N]`, the previous step's read weights.
+
+    Returns:
+        `[B, N]`, in [0, 1].
+    """
+    usage, write_weights, free_gates, read_weights = _tensors(
+        usage, write_weights, free_gates, read_weights
+    )
+    dtype = keras.backend.standardize_dtype(usage.dtype)  # Keras' torch prod
+    written = 1.0 - ops.prod(1.0 - write_weights, axis=1, dtype=dtype)  # needs it
+    usage = usage + (1.0 - usage) * written
+    kept = ops.prod(1.0 - free_gates[:, :, None] * read_weights, axis=1, dtype=dtype)
+    return usage * kept
+
+
+def precedence_update(precedence, write_weights):
+    """`p <- (1 - sum_n w) * p + w`, per write head.
+
+    Args:
+        precedence: `[B, W, N]`.
+        write_weights: `[B, W, N]`.
+
+    Returns:
+        `[B, W, N]`.
+    """
+    precedence, write_weights = _tensors(precedence, write_weights)
+    total = ops.sum(write_weights, axis=-1, keepdims=True)
+    return (1.0 - total) * precedence + write_weights
+
+
+def link_update(link, precedence, write_weights):
+    """Temporal links: `L[i, j] <- (1 - w[i] - w[j]) L[i, j] + w[i] p[j]`.
+
+    Args:
+        link: `[B, W, N, N]`.
+        precedence: `[B, W, N]`, the precedence before this step's write.
+        write_weights: `[B, W, N]`.
+
+    Returns:
+        `[B, W, N, N]` with a zero diagonal (no row links to itself).
+    """
+    link, precedence, write_weights = _tensors(link, precedence, write_weights)
+    rows = write_weights[..., :, None]  # w[i]
+    columns = write_weights[..., None, :]  # w[j]
+    link = (1.0 - rows - columns) * link + rows * precedence[..., None, :]
+    size = link.shape[-1] or ops.shape(link)[-1]
+    off_diagonal = 1.0 - ops.eye(size, dtype=link.dtype)
+    return link * off_diagonal
+
+
+def directional_read_weights(link, read_weights, forward):
+    """Read weights moved one write along the links, per write head.
+
+    Args:
+        link: `[B, W, N, N]`.
+        read_weights: `[B, R, N]`, the previous read weights.
+        forward: bool; `True` follows writes forward in time (`L w`),
+            `False` backward (`L^T w`).
+
+    Returns:
+        `[B, R, W, N]`.
+    """
+    link, read_weights = _tensors(link, read_weights)
+    if forward:
+        return ops.einsum("bwij,brj->brwi", link, read_weights)
+    return ops.einsum("bwji,brj->brwi", link, read_weights)
+
+
+def dnc_access(memory, usage, link, precedence, read_weights, write_weights, *,
+               read_keys, read_strengths, write_keys, write_strengths,
+               erase_vectors, write_vectors, free_gates, allocation_gates,
+               write_gates, read_modes):
+    """One whole DNC memory step on already-activated interface values.
+
+    In deepmind's order: usage from the previous weights; write weights
+    `write_gate * (allocation_gate * allocation + (1 - allocation_gate) *
+    content)`; erase then add; links and precedence; read weights mixing
+    backward (`read_modes[..., :W]`), forward (`[..., W:2W]`) and content
+    (`[..., 2W]`) modes on the new memory; the read words.
+
+    Args:
+        memory: `[B, N, M]`; usage: `[B, N]`; link: `[B, W, N, N]`;
+            precedence: `[B, W, N]`; read_weights: `[B, R, N]`;
+            write_weights: `[B, W, N]`: the previous state.
+        read_keys: `[B, R, M]`; read_strengths: `[B, R]` (used as given:
+            `softmax(strength * cosine)`).
+        write_keys: `[B, W, M]`; write_strengths: `[B, W]`.
+        erase_vectors: `[B, W, M]`, in [0, 1]; write_vectors: `[B, W, M]`.
+        free_gates: `[B, R]`; allocation_gates, write_gates: `[B, W]`; all
+            in [0, 1].
+        read_modes: `[B, R, 2W + 1]`, each row summing to 1.
+
+    Returns:
+        A `DNCAccess`.
+    """
+    memory, usage, link, precedence, read_weights, write_weights = _tensors(
+        memory, usage, link, precedence, read_weights, write_weights
+    )
+    (read_keys, read_strengths, write_keys, write_strengths, erase_vectors,
+     write_vectors, free_gates, allocation_gates, write_gates, read_modes) = _tensors(
+        read_keys, read_strengths, write_keys, write_strengths, erase_vectors,
+        write_vectors, free_gates, allocation_gates, write_gates, read_modes
+    )
+    _check_access(
+        memory, usage=usage, link=link, precedence=precedence,
+        read_weights=read_weights, write_weights=write_weights, read_keys=read_keys,
+        read_strengths=read_strengths, write_keys=write_keys,
+        write_strengths=write_strengths, erase_vectors=erase_vectors,
+        write_vectors=write_vectors, free_gates=free_gates,
+        allocation_gates=allocation_gates, write_gates=write_gates, read_modes=read_modes,
+    )
+    num_writes = write_weights.shape[1]
+    usage = usage_update(usage, write_weights, free_gates, read_weights)
+    write_content = content_addressing(write_keys, memory, write_strengths[..., None])
+    write_weights = write_gates[..., None] * (
+        allocation_gates[..., None] * write_allocation(usage, write_gates * allocation_gates)
+        + (1.0 - allocation_gates[..., None]) * write_content
+    )
+    memory = write(memory, write_weights, erase_vectors, write_vectors)
+    link = link_update(link, precedence, write_weights)
+    precedence = precedence_update(precedence, write_weights)
+    read_content = content_addressing(read_keys, memory, read_strengths[..., None])
+    backward = directional_read_weights(link, read_weights, forward=False)
+    forward = directional_read_weights(link, read_weights, forward=True)
+    read_weights = (
+        ops.einsum("brw,brwn->brn", read_modes[..., :num_writes], backward)
+        + ops.einsum("brw,brwn->brn", read_modes[..., num_writes : 2 * num_writes], forward)
+        + read_modes[..., 2 * num_writes :] * read_content
+    )
+    return DNCAccess(
+        read_words=read(memory, read_weights),
+        memory=memory,
+        usage=usage,
+        link=link,
+        precedence=precedence,
+        read_weights=read_weights,
+        write_weights=write_weights,
+    )
