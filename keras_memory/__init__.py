@@ -24,6 +24,9 @@ from keras_memory import tasks
 from keras_memory.addressing import masked_softmax
 from keras_memory.callbacks import LinearStart
 from keras_memory.layers import encodings
+from keras_memory.layers.dnc import DNC
+from keras_memory.layers.dnc import DNCCell
+from keras_memory.layers.dnc import DNCState
 from keras_memory.layers.encodings import SentenceEncoding
 from keras_memory.layers.encodings import TemporalEncoding
 from keras_memory.layers.hops import memory_attention
@@ -37,6 +40,7 @@ from keras_memory.layers.ntm import NTMState
 from keras_memory.layers.ntm_heads import HeadParameters
 from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
+from keras_memory.models import dnc
 from keras_memory.models import memn2n
 from keras_memory.models import memory_network
 from keras_memory.models import ntm
@@ -45,6 +49,9 @@ from keras_memory.trace import trace
 __version__ = "0.2.0.dev0"
 
 __all__ = [
+    "DNC",
+    "DNCCell",
+    "DNCState",
     "HeadParameters",
     "LinearStart",
     "MemN2N",
@@ -60,6 +67,7 @@ __all__ = [
     "addressing",
     "callbacks",
     "datasets",
+    "dnc",
     "encodings",
     "layers",
     "masked_softmax",

@@ -1,12 +1,14 @@
 """Builders: functional `keras.Model`s around one memory layer each.
 
 `memory_network` and `ntm` mirror the specification's `build/1`;
-`memn2n` is the bAbI model of Sukhbaatar et al. (2015).
+`memn2n` is the bAbI model of Sukhbaatar et al. (2015); `dnc` is `ntm`'s
+counterpart for the Differentiable Neural Computer.
 """
 
 import keras
 
 from keras_memory import _validation as check
+from keras_memory.layers.dnc import DNC
 from keras_memory.layers.memn2n import MemN2N
 from keras_memory.layers.memory_network import MemoryNetwork
 from keras_memory.layers.ntm import NTM
@@ -152,14 +154,8 @@ def ntm(
     >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
     (2, 5, 3)
     """
-    input_size = check.positive_int("input_size", input_size)
-    sequence_length = check.optional_positive_int("sequence_length", sequence_length)
     layer_kwargs.setdefault("return_sequences", True)
-    inputs = keras.Input((sequence_length, input_size), name="inputs")
-    sequences = inputs
-    if mask_value is not None:
-        sequences = keras.layers.Masking(float(mask_value), name="padding_mask")(inputs)
-    outputs = NTM(
+    layer = NTM(
         memory_size=memory_size,
         memory_dim=memory_dim,
         controller_size=controller_size,
@@ -167,5 +163,65 @@ def ntm(
         output_size=output_size,
         name="ntm_layer",
         **layer_kwargs,
-    )(sequences)
-    return keras.Model(inputs, outputs, name=name)
+    )
+    return _sequence_model(layer, input_size, sequence_length, mask_value, name)
+
+
+def dnc(
+    input_size,
+    memory_size=128,
+    memory_dim=32,
+    controller_size=256,
+    num_read_heads=1,
+    num_write_heads=1,
+    output_size=None,
+    sequence_length=None,
+    mask_value=None,
+    name="dnc",
+    **layer_kwargs,
+):
+    """A functional `keras.Model` around one `DNC` layer.
+
+    Args:
+        input_size: int >= 1, features per time step.
+        memory_size, memory_dim, controller_size, num_read_heads,
+            num_write_heads, output_size: see `DNCCell`.
+        sequence_length, mask_value, name: as for `ntm`.
+        **layer_kwargs: more `DNC` arguments (`controller`,
+            `output_activation`, `return_sequences`, ...).
+            `return_sequences` defaults to `True` here.
+
+    Returns:
+        A `keras.Model` from `[batch, time, input_size]` (input named
+        `inputs`) to `[batch, time, output_size]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = dnc(3, memory_size=8, memory_dim=4, controller_size=8)
+    >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
+    (2, 5, 3)
+    """
+    layer_kwargs.setdefault("return_sequences", True)
+    layer = DNC(
+        memory_size=memory_size,
+        memory_dim=memory_dim,
+        controller_size=controller_size,
+        num_read_heads=num_read_heads,
+        num_write_heads=num_write_heads,
+        output_size=output_size,
+        name="dnc_layer",
+        **layer_kwargs,
+    )
+    return _sequence_model(layer, input_size, sequence_length, mask_value, name)
+
+
+def _sequence_model(layer, input_size, sequence_length, mask_value, name):
+    """`Input` -> optional `Masking(mask_value)` -> `layer`, as a model."""
+    input_size = check.positive_int("input_size", input_size)
+    sequence_length = check.optional_positive_int("sequence_length", sequence_length)
+    inputs = keras.Input((sequence_length, input_size), name="inputs")
+    sequences = inputs
+    if mask_value is not None:
+        sequences = keras.layers.Masking(float(mask_value), name="padding_mask")(inputs)
+    return keras.Model(inputs, layer(sequences), name=name)

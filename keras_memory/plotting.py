@@ -122,55 +122,136 @@ def plot_ntm_trace(inputs, targets, outputs, read_weights, write_weights,
     >>> len(figure.axes)
     5
     """
-    inputs = _as_array("inputs", inputs, 2)
-    targets = _as_array("targets", targets, 2)
-    outputs = _as_array("outputs", outputs, 2)
-    heads = []
-    for name, value in (("read_weights", read_weights), ("write_weights", write_weights)):
-        array = _as_array(name, value, (2, 3))  # [time, N] or [time, heads, N]
-        heads.append(array[:, None, :] if array.ndim == 2 else array)
-    steps = inputs.shape[0]
-    for name, array in (("targets", targets), ("outputs", outputs),
-                        ("read_weights", heads[0]), ("write_weights", heads[1])):
+    sequences = _sequence_panels(inputs, targets, outputs)
+    steps = sequences[0][1].shape[1]
+    heads = [_head_weights(name, value, steps) for name, value in
+             (("read_weights", read_weights), ("write_weights", write_weights))]
+    rows = _used_rows(heads, only_used_rows)
+    panels = sequences + [
+        ("read weights", _stack_heads(heads[0], rows), "Blues", _row_labels(heads[0], rows)),
+        ("write weights", _stack_heads(heads[1], rows), "Reds", _row_labels(heads[1], rows)),
+    ]
+    return _draw(panels, steps, title, path)
+
+
+def plot_dnc_trace(inputs, targets, outputs, write_weights, read_weights, usage,
+                   read_modes, title=None, path=None, only_used_rows=True):
+    """Input, target, output and the DNC's memory use of one sequence over time.
+
+    Args:
+        inputs: `[time, input_size]`.
+        targets: `[time, output_size]`.
+        outputs: `[time, output_size]`, probabilities.
+        write_weights: `[time, W, N]` (from `keras_memory.trace`).
+        read_weights: `[time, R, N]`.
+        usage: `[time, N]`.
+        read_modes: `[time, R, 2W + 1]`: backward, forward, content.
+        title: optional title.
+        path: optional file name to save the picture to.
+        only_used_rows: bool; draw only the memory rows some head weights
+            by 0.05 or more at some step (default).
+
+    Returns:
+        The matplotlib `Figure`: seven panels, time running left to right.
+
+    Example:
+
+    >>> import numpy as np
+    >>> weights = np.eye(4)[:, None, :]        # 4 steps, 1 head, N = 4
+    >>> figure = plot_dnc_trace(np.eye(4), np.eye(4), np.eye(4), weights,
+    ...                         weights, np.eye(4), np.full((4, 1, 3), 1 / 3))
+    >>> len(figure.axes)
+    7
+    """
+    sequences = _sequence_panels(inputs, targets, outputs)
+    steps = sequences[0][1].shape[1]
+    heads = [_head_weights(name, value, steps) for name, value in
+             (("write_weights", write_weights), ("read_weights", read_weights))]
+    usage = _head_weights("usage", usage, steps)
+    modes = _head_weights("read_modes", read_modes, steps)
+    rows = _used_rows(heads, only_used_rows)
+    num_writes = (modes.shape[-1] - 1) // 2
+    mode_names = ([f"back {w}" for w in range(num_writes)]
+                  + [f"fwd {w}" for w in range(num_writes)] + ["content"])
+    mode_labels = [f"r{r} {name}" for r in range(modes.shape[1]) for name in mode_names]
+    panels = sequences + [
+        ("write weights", _stack_heads(heads[0], rows), "Reds", _row_labels(heads[0], rows)),
+        ("read weights", _stack_heads(heads[1], rows), "Blues", _row_labels(heads[1], rows)),
+        ("usage", _stack_heads(usage, rows), "Greens", _row_labels(usage, rows)),
+        ("read modes", _stack_heads(modes, np.arange(modes.shape[-1])), "Purples",
+         mode_labels),
+    ]
+    return _draw(panels, steps, title, path)
+
+
+def _sequence_panels(inputs, targets, outputs):
+    """The input, target and output panels, after checking their shapes."""
+    arrays = [_as_array(name, value, 2) for name, value in
+              (("inputs", inputs), ("targets", targets), ("outputs", outputs))]
+    steps = arrays[0].shape[0]
+    for name, array in zip(("targets", "outputs"), arrays[1:]):
         if array.shape[0] != steps:
             raise ValueError(
                 f"`{name}` must have {steps} time steps like `inputs`, "
                 f"received {name} with shape {array.shape}."
             )
-    if only_used_rows:
-        # Rows that some head ever weights visibly; the rest stay blank.
-        peak = np.maximum(heads[0].max(axis=(0, 1)), heads[1].max(axis=(0, 1)))
-        rows = np.flatnonzero(peak >= 0.05)
-        rows = rows if rows.size else np.arange(peak.size)
-    else:
-        rows = np.arange(heads[0].shape[-1])
+    return [(label, array.T, "Greys", None)
+            for label, array in zip(("input", "target", "output"), arrays)]
+
+
+def _head_weights(name, value, steps):
+    """`[time, N]` or `[time, heads, N]` as `[time, heads, N]`, checked."""
+    array = _as_array(name, value, (2, 3))
+    if array.shape[0] != steps:
+        raise ValueError(
+            f"`{name}` must have {steps} time steps like `inputs`, "
+            f"received {name} with shape {array.shape}."
+        )
+    return array[:, None, :] if array.ndim == 2 else array
+
+
+def _used_rows(heads, only_used_rows):
+    """Rows that some head ever weights visibly (all rows if none, or asked)."""
+    size = heads[0].shape[-1]
+    if not only_used_rows:
+        return np.arange(size)
+    peak = np.max([h.max(axis=(0, 1)) for h in heads], axis=0)
+    rows = np.flatnonzero(peak >= 0.05)
+    return rows if rows.size else np.arange(size)
+
+
+def _stack_heads(weights, rows):
+    """`[time, heads, N]` -> `[heads * len(rows), time]`, head after head."""
+    return np.concatenate(list(weights[:, :, rows].transpose(1, 2, 0)), 0)
+
+
+def _row_labels(weights, rows):
+    heads = weights.shape[1]
+    return [f"{f'h{h} ' if heads > 1 else ''}row {r}" for h in range(heads) for r in rows]
+
+
+def _draw(panels, steps, title, path):
+    """Panels `(label, image [rows, time], cmap, row labels or None)`, one
+    above the other, sharing the time axis."""
     plt = _pyplot()
-    panels = [
-        ("input", inputs.T, "Greys"),
-        ("target", targets.T, "Greys"),
-        ("output", outputs.T, "Greys"),
-        ("read weights", np.concatenate(list(heads[0][:, :, rows].transpose(1, 2, 0)), 0), "Blues"),
-        ("write weights", np.concatenate(list(heads[1][:, :, rows].transpose(1, 2, 0)), 0), "Reds"),
-    ]
-    ratios = [max(3, p[1].shape[0]) for p in panels[:3]] + [24, 24]
+    ratios = [max(3, image.shape[0]) if labels is None else max(12, image.shape[0])
+              for _, image, _, labels in panels]
     figure, axes = plt.subplots(
-        len(panels), 1, figsize=(max(6.0, 0.18 * steps + 2), 9),
+        len(panels), 1, figsize=(max(6.0, 0.18 * steps + 2), 1.8 * len(panels) + 1),
         gridspec_kw={"height_ratios": ratios}, sharex=True,
     )
-    for index, (axis, (label, image, cmap)) in enumerate(zip(axes, panels)):
+    for axis, (label, image, cmap, labels) in zip(axes, panels):
         axis.imshow(image, aspect="auto", cmap=cmap, interpolation="nearest",
                     vmin=0.0, vmax=1.0)
         axis.set_ylabel(label, rotation=0, ha="right", va="center")
-        if index < 3:
+        if labels is None:
             axis.set_yticks([])
         else:
-            # Label a few memory rows by their index (rows may be skipped).
+            # Label a few rows (memory rows may be skipped).
             count = image.shape[0]
             ticks = np.linspace(0, count - 1, min(count, 6)).round().astype(int)
-            axis.set_yticks(ticks, [f"row {rows[t % rows.size]}" for t in ticks],
-                            fontsize=7)
+            axis.set_yticks(ticks, [labels[t] for t in ticks], fontsize=7)
     axes[-1].set_xlabel("time step")
     if title:
         axes[0].set_title(title)
     return _finish(figure, path)
-

@@ -228,15 +228,23 @@ def masked_while_loop(cell, sequences, initial_state, mask, *, go_backwards=Fals
 
 
 def eager_loop(cell, sequences, initial_state, mask=None, *, go_backwards=False,
-               zero_output_for_mask=False, training=None):
+               zero_output_for_mask=False, training=None, step=None, on_step=None):
     """A Python loop over time, for backends that run op by op (torch).
 
     The steps of `keras.layers.RNN`'s loop without its per-step bookkeeping
     (state flattening, layer calls): the state stays named between steps.
     A step masked for the whole batch is skipped; otherwise masked rows
     keep their state and output. Same arguments and results as
-    `masked_scan`; `mask` may be `None`.
+    `masked_scan`; `mask` may be `None`. Also:
+
+    Args:
+        step: `step(inputs, state, training) -> (output, state)` instead of
+            `cell.step` (`keras_memory.trace` steps through the cell's
+            `__call__`, which sets the mixed-precision scope).
+        on_step: called as `on_step(output, state)` after every step, the
+            skipped ones included (`keras_memory.trace` records them).
     """
+    step = step or cell.step
     num_steps = sequences.shape[1]
     order = range(num_steps - 1, -1, -1) if go_backwards else range(num_steps)
     state = cell.unpack_state(initial_state)
@@ -246,19 +254,19 @@ def eager_loop(cell, sequences, initial_state, mask=None, *, go_backwards=False,
     for time in order:
         inputs = sequences[:, time]
         if mask is None:
-            output, state = cell.step(inputs, state, training)
-            outputs.append(output)
-            continue
-        keep = mask[:, time]
-        skipped = _masked_output(state.output, zero_output_for_mask)
-        if not bool(ops.any(keep)):
-            outputs.append(skipped)
-            continue
-        output, new_state = cell.step(inputs, state, training)
-        state = keras.tree.map_structure(
-            lambda n, o: _keep_rows(keep, n, o), new_state, state
-        )
-        outputs.append(_keep_rows(keep, output, skipped))
+            output, state = step(inputs, state, training)
+        else:
+            keep = mask[:, time]
+            output = _masked_output(state.output, zero_output_for_mask)
+            if bool(ops.any(keep)):
+                new_output, new_state = step(inputs, state, training)
+                state = keras.tree.map_structure(
+                    lambda n, o: _keep_rows(keep, n, o), new_state, state
+                )
+                output = _keep_rows(keep, new_output, output)
+        outputs.append(output)
+        if on_step is not None:
+            on_step(output, state)
     outputs = ops.stack(outputs, axis=1)
     return outputs[:, -1], outputs, cell.pack_state(state)
 

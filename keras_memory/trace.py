@@ -1,46 +1,64 @@
-"""What a memory model's heads did at every step, as NumPy arrays for plots."""
+"""What a memory model did at every step, as NumPy arrays for plots."""
 
 import keras
 from keras import ops
 
 from keras_memory import _validation as check
+from keras_memory import recurrent
+from keras_memory.layers.dnc import DNCCell
 from keras_memory.layers.ntm import NTMCell
 
-TRACED_CELLS = (NTMCell,)
+TRACED_CELLS = (NTMCell, DNCCell)
 
 
-def find_cell(layer):
-    """The first memory cell in `layer` (a cell, an RNN around one, a model)."""
+def _find(layer):
+    """`(cell, rnn_layer or None, mask_value or None)` of the first memory
+    cell in `layer` (a cell, an RNN around one, or a model)."""
     if isinstance(layer, TRACED_CELLS):
-        return layer
+        return layer, None, None
     if isinstance(layer, keras.layers.RNN) and isinstance(layer.cell, TRACED_CELLS):
-        return layer.cell
+        return layer.cell, layer, None
     if isinstance(layer, keras.Model):
+        mask_value = None
         for inner in layer.layers:
+            if isinstance(inner, keras.layers.Masking):
+                mask_value = inner.mask_value
             try:
-                return find_cell(inner)
+                cell, rnn, _ = _find(inner)
             except ValueError:
                 continue
+            return cell, rnn, mask_value
     raise ValueError(
-        "`layer` must be an NTMCell, an RNN or NTM layer around one, or a "
-        f"model that contains one; received {type(layer).__name__}."
+        "`layer` must be an NTMCell or DNCCell, an RNN layer around one (NTM, "
+        "DNC, keras.layers.RNN), or a model that contains one; received "
+        f"{type(layer).__name__}."
     )
 
 
-def trace(layer, sequences):
-    """Runs a memory model step by step and records what its heads did.
+def trace(layer, sequences, mask=None):
+    """Runs a memory model step by step and records its state after each step.
+
+    Masks work as in `predict`: a model's `keras.layers.Masking` layer (as
+    `ntm(..., mask_value=...)` puts in front) masks the steps whose inputs
+    all equal its value, or pass `mask`; masked steps keep the state and
+    repeat the last output (zeros with `zero_output_for_mask`).
 
     Args:
-        layer: an `NTMCell`, an `NTM` / `keras.layers.RNN` around one, or a
-            model containing one (the first found is used). It must be built.
+        layer: an `NTMCell` or `DNCCell`, an `NTM`, `DNC` or
+            `keras.layers.RNN` around one, or a model containing one (the
+            first found is used). It must be built.
         sequences: `[batch, time, input_size]` inputs.
+        mask: optional `[batch, time]` booleans, `False` for padding; used
+            instead of the model's `Masking` layer.
 
     Returns:
-        A dict of NumPy arrays: `outputs` `[batch, time, output_size]`,
-        `read_weights` `[batch, time, num_read_heads, N]`, `write_weights`
-        `[batch, time, num_write_heads, N]`, `reads`
-        `[batch, time, num_read_heads, M]` and `memory`
-        `[batch, time, N, M]` (after each step).
+        A dict of NumPy arrays with a time axis after the batch axis:
+        `outputs` `[batch, time, output_size]` and every field of the
+        cell's state but the controller's: for an NTM `reads`
+        `[batch, time, R, M]`, `read_weights` `[batch, time, R, N]`,
+        `write_weights` `[batch, time, W, N]`, `memory`
+        `[batch, time, N, M]`; for a DNC also `usage`, `link`,
+        `precedence` and `read_modes` (see `DNCState`).
 
     Example:
 
@@ -51,23 +69,41 @@ def trace(layer, sequences):
     >>> record["write_weights"].shape
     (1, 5, 1, 8)
     """
-    cell = find_cell(layer)
+    cell, rnn, mask_value = _find(layer)
     shape = check.shape_of("sequences", sequences)
     check.rank("sequences", shape, 3, "([batch, time, input_size])")
     if not cell.built:
         raise ValueError("`layer` must be built (called once) before tracing.")
     check.dim("sequences", shape, -1, cell.input_size, "input_size")
+    if shape[1] == 0:
+        raise ValueError(
+            f"`sequences` must have at least one time step, received shape {shape}."
+        )
     sequences = ops.convert_to_tensor(sequences, dtype=cell.compute_dtype)
-    states = cell.get_initial_state(batch_size=shape[0])
-    fields = ("outputs", "read_weights", "write_weights", "reads", "memory")
-    record = {name: [] for name in fields}
-    for step in range(shape[1]):
-        output, states = cell(sequences[:, step], states)
-        state = cell.unpack_state(states)
-        record["outputs"].append(output)
-        for name in fields[1:]:
-            record[name].append(getattr(state, name))
-    return {
-        name: ops.convert_to_numpy(ops.stack(values, axis=1))
-        for name, values in record.items()
-    }
+    if mask is not None:
+        mask_shape = check.shape_of("mask", mask)
+        if tuple(mask_shape) != tuple(shape[:2]):
+            raise ValueError(
+                f"`mask` must have shape [batch, time] = {tuple(shape[:2])}, "
+                f"received mask with shape {tuple(mask_shape)}."
+            )
+    elif mask_value is not None:
+        mask = ops.any(ops.not_equal(sequences, mask_value), axis=-1)
+    records = []
+
+    def layer_step(inputs, state, training):
+        output, states = cell(inputs, cell.pack_state(state))
+        return output, cell.unpack_state(states)
+
+    recurrent.eager_loop(
+        cell, sequences, cell.get_initial_state(batch_size=shape[0]), mask,
+        go_backwards=bool(rnn and rnn.go_backwards),
+        zero_output_for_mask=bool(rnn and rnn.zero_output_for_mask),
+        step=layer_step,
+        on_step=lambda output, state: records.append((output, state)),
+    )
+    fields = [f for f in records[0][1]._fields if f not in ("output", "controller")]
+    result = {"outputs": ops.stack([output for output, _ in records], axis=1)}
+    for field in fields:
+        result[field] = ops.stack([getattr(state, field) for _, state in records], axis=1)
+    return {name: ops.convert_to_numpy(value) for name, value in result.items()}

@@ -72,6 +72,23 @@ def _ntm_masked_state_case():
     return keras.Model(inputs, outputs), [x]
 
 
+def _dnc_masked_state_case():
+    inputs = keras.Input((None, 5))
+    outputs = km.DNC(
+        memory_size=8, memory_dim=6, controller_size=16, num_read_heads=2,
+        num_write_heads=2, return_state=True,
+    )(keras.layers.Masking()(inputs))
+    x = np.random.default_rng(5).normal(size=(2, 7, 5)).astype("float32")
+    x[0, 5:] = 0.0  # two padded steps, masked
+    return keras.Model(inputs, outputs), [x]
+
+
+def _dnc_builder_case():
+    model = km.dnc(5, memory_size=8, memory_dim=6, controller_size=16,
+                   num_read_heads=2, controller="dense", output_size=3)
+    return model, [np.random.default_rng(6).normal(size=(2, 7, 5)).astype("float32")]
+
+
 def _text_inputs(seed, slots=4, words=3, vocab=9):
     rng = np.random.default_rng(seed)
     story = rng.integers(1, vocab, size=(3, slots, words)).astype("int32")
@@ -139,6 +156,8 @@ CASES = {
     "ntm_lstm": _ntm_case(),
     "ntm_dense_random_memory": _ntm_case(controller="dense", memory_init="random"),
     "ntm_masked_with_state": _ntm_masked_state_case,
+    "dnc_masked_with_state": _dnc_masked_state_case,
+    "dnc_builder_dense": _dnc_builder_case,
 }
 
 

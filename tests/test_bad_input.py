@@ -107,6 +107,19 @@ CASES = [
     ("even shift width", lambda: addressing.circular_shift(f32(2, 5), f32(2, 4)), ValueError,
      ["odd", "4"]),
     ("ntm remat not a bool", lambda: km.NTMCell(remat="yes"), ValueError, ["remat='yes'"]),
+    # DNC
+    ("dnc memory_size 0", lambda: km.DNCCell(memory_size=0), ValueError, ["memory_size=0"]),
+    ("dnc num_read_heads 0", lambda: km.DNC(num_read_heads=0), ValueError,
+     ["num_read_heads=0"]),
+    ("dnc num_write_heads 0", lambda: km.DNCCell(num_write_heads=0), ValueError,
+     ["num_write_heads=0"]),
+    ("dnc unknown controller", lambda: km.DNC(controller="gru"), ValueError,
+     ["controller='gru'"]),
+    ("dnc input rank 2", lambda: km.DNC(memory_size=4, memory_dim=2, controller_size=4)(
+        f32(2, 5)), ValueError, ["sequences", "rank 3", "(2, 5)"]),
+    ("dnc builder input_size 0", lambda: km.dnc(0), ValueError, ["input_size=0"]),
+    ("allocation usage rank", lambda: addressing.write_allocation(f32(2, 5), f32(2)),
+     ValueError, ["write_gates", "(2,)"]),
     # Task generators
     ("copy batch_size 0", lambda: tasks.copy_sequences(0), ValueError, ["batch_size=0"]),
     ("copy min above max", lambda: tasks.copy_sequences(2, min_length=5, max_length=3),

@@ -59,3 +59,33 @@ def test_plot_ntm_trace_keeps_only_rows_a_head_used():
     assert shown.shape == (4, steps)  # rows 0, 1, 2 and 9
     labels = [t.get_text() for t in figure.axes[4].get_yticklabels()]
     assert "row 9" in labels and "row 0" in labels
+
+
+def test_plot_dnc_trace_draws_seven_panels(tmp_path):
+    steps, rows = 6, 5
+    rng = np.random.default_rng(1)
+    path = tmp_path / "dnc.png"
+    figure = plotting.plot_dnc_trace(
+        rng.uniform(size=(steps, 3)), rng.uniform(size=(steps, 2)),
+        rng.uniform(size=(steps, 2)), rng.dirichlet(np.ones(rows), size=(steps, 1)),
+        rng.dirichlet(np.ones(rows), size=(steps, 2)), rng.uniform(size=(steps, rows)),
+        rng.dirichlet(np.ones(3), size=(steps, 2)), title="dnc", path=path,
+        only_used_rows=False,
+    )
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    labels = [axis.get_ylabel() for axis in figure.axes]
+    assert labels == ["input", "target", "output", "write weights", "read weights",
+                      "usage", "read modes"]
+    assert figure.axes[4].images[0].get_array().shape == (2 * rows, steps)
+    assert figure.axes[5].images[0].get_array().shape == (rows, steps)
+    assert figure.axes[6].images[0].get_array().shape == (2 * 3, steps)
+    modes = [t.get_text() for t in figure.axes[6].get_yticklabels()]
+    assert "r0 back 0" in modes and "r1 content" in modes
+
+
+def test_plot_dnc_trace_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="`usage` must have 4 time steps"):
+        plotting.plot_dnc_trace(np.ones((4, 3)), np.ones((4, 2)), np.ones((4, 2)),
+                                np.ones((4, 1, 6)), np.ones((4, 1, 6)), np.ones((5, 6)),
+                                np.ones((4, 1, 3)))
+

@@ -4,9 +4,13 @@
 - `hops`: the hops and weight tying they share, as functions;
 - `memn2n`: `MemN2N` (memories of word ids);
 - `encodings`: `SentenceEncoding`, `TemporalEncoding`;
-- `ntm_heads`, `ntm`: `NTMReadHead`, `NTMWriteHead`, `NTMCell`, `NTM`.
+- `ntm_heads`, `ntm`: `NTMReadHead`, `NTMWriteHead`, `NTMCell`, `NTM`;
+- `dnc`: `DNCCell`, `DNC`.
 """
 
+from keras_memory.layers.dnc import DNC
+from keras_memory.layers.dnc import DNCCell
+from keras_memory.layers.dnc import DNCState
 from keras_memory.layers.encodings import SentenceEncoding
 from keras_memory.layers.encodings import TemporalEncoding
 from keras_memory.layers.memn2n import MemN2N
@@ -20,7 +24,7 @@ from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
 
 __all__ = [
-    "HeadParameters", "MemN2N", "MemoryHop", "MemoryNetwork", "NTM", "NTMCell",
+    "DNC", "DNCCell", "DNCState", "HeadParameters", "MemN2N", "MemoryHop", "MemoryNetwork", "NTM", "NTMCell",
     "NTMReadHead", "NTMState", "NTMWriteHead", "SentenceEncoding",
     "TemporalEncoding",
 ]

@@ -1,0 +1,356 @@
+"""Differentiable Neural Computer (Graves et al., 2016): `DNCCell`, one time
+step for `keras.layers.RNN`, and `DNC`, the sequence layer on the shared
+recurrent core (`keras_memory.recurrent`)."""
+
+import collections
+
+import keras
+from keras import ops
+
+from keras_memory import _validation as check
+from keras_memory import addressing
+from keras_memory import recurrent
+from keras_memory._kernels import fresh_initializer
+from keras_memory.layers.ntm_heads import split_last
+
+CONTROLLERS = ("lstm", "dense")
+
+DNCState = collections.namedtuple(
+    "DNCState",
+    ["output", "controller", "reads", "memory", "usage", "link", "precedence",
+     "read_weights", "write_weights", "read_modes"],
+)
+DNCState.__doc__ = """The parts of a `DNCCell` state, with named fields.
+
+Shapes: B batch, N `memory_size`, M `memory_dim`, R `num_read_heads`,
+W `num_write_heads`.
+
+- output: `[B, output_size]`, the last output (repeated at masked steps).
+- controller: list of controller states (`[h, c]` for the LSTM, each
+  `[B, controller_size]`; empty for the dense controller).
+- reads: `[B, R, M]`, the last read words.
+- memory: `[B, N, M]`.
+- usage: `[B, N]`, in [0, 1].
+- link: `[B, W, N, N]`, the temporal link matrices (zero diagonal).
+- precedence: `[B, W, N]`.
+- read_weights: `[B, R, N]`; write_weights: `[B, W, N]`.
+- read_modes: `[B, R, 2W + 1]`, the last step's mix of backward, forward
+  and content reads (recorded for `keras_memory.trace`).
+
+`DNCCell` keeps its state flat between Keras RNN steps (a list of 2-D
+tensors, in this order); `unpack_state` / `pack_state` convert.
+"""
+
+# The interface vector, in order: (name, size as a function of (R, W, M),
+# activation). Strengths are `oneplus` (>= 1), gates sigmoid, read modes a
+# softmax over the 2W + 1 modes of each read head; keys and write vectors
+# are linear, as in deepmind/dnc.
+INTERFACE = (
+    ("read_keys", lambda r, w, m: r * m, None),
+    ("read_strengths", lambda r, w, m: r, "oneplus"),
+    ("write_keys", lambda r, w, m: w * m, None),
+    ("write_strengths", lambda r, w, m: w, "oneplus"),
+    ("erase_vectors", lambda r, w, m: w * m, "sigmoid"),
+    ("write_vectors", lambda r, w, m: w * m, None),
+    ("free_gates", lambda r, w, m: r, "sigmoid"),
+    ("allocation_gates", lambda r, w, m: w, "sigmoid"),
+    ("write_gates", lambda r, w, m: w, "sigmoid"),
+    ("read_modes", lambda r, w, m: r * (2 * w + 1), "softmax"),
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class DNCCell(keras.layers.Layer):
+    """One step of a Differentiable Neural Computer, for `keras.layers.RNN`.
+
+    The controller sees `[input, previous read words]`; one projection of
+    its output is the interface vector, split into named parts (keys and
+    `oneplus` strengths for the read and write heads, erase and write
+    vectors, free, allocation and write gates, read modes). They drive one
+    memory step (`keras_memory.addressing.dnc_access`: usage, dynamic
+    allocation, erase and write, temporal links, backward / forward /
+    content reads). The cell outputs a projection of `[controller output,
+    read words]`.
+
+    Args:
+        memory_size: int >= 1, memory rows N. Default 128.
+        memory_dim: int >= 1, row width M. Default 32.
+        controller_size: int >= 1, controller units. Default 256.
+        num_read_heads: int >= 1, R. Default 1.
+        num_write_heads: int >= 1, W. Default 1.
+        output_size: int >= 1 or `None` (the input size).
+        controller: `"lstm"` (default) or `"dense"` (feed-forward, tanh).
+        output_activation: activation of the output projection (default
+            `None`: logits).
+        kernel_initializer, kernel_regularizer: for the interface and
+            output projections (the controller keeps Keras' defaults).
+        remat: `"auto"` (default), `True` or `False`, as for `NTMCell`.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: `[batch, input_size]`.
+        states: the flat state list (see `DNCState`, `unpack_state`).
+        training: passed to the controller.
+
+    Returns:
+        `(output, new_states)`, output `[batch, output_size]`.
+
+    The state is O(W N^2) numbers per sequence (the link matrices).
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> cell = DNCCell(memory_size=16, memory_dim=8, controller_size=32,
+    ...                num_read_heads=2)
+    >>> layer = keras.layers.RNN(cell, return_sequences=True)
+    >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
+    (2, 5, 3)
+    """
+
+    def __init__(
+        self,
+        memory_size=128,
+        memory_dim=32,
+        controller_size=256,
+        num_read_heads=1,
+        num_write_heads=1,
+        output_size=None,
+        controller="lstm",
+        output_activation=None,
+        kernel_initializer="glorot_uniform",
+        kernel_regularizer=None,
+        remat="auto",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.memory_size = check.positive_int("memory_size", memory_size)
+        self.memory_dim = check.positive_int("memory_dim", memory_dim)
+        self.controller_size = check.positive_int("controller_size", controller_size)
+        self.num_read_heads = check.positive_int("num_read_heads", num_read_heads)
+        self.num_write_heads = check.positive_int("num_write_heads", num_write_heads)
+        self.requested_output_size = check.optional_positive_int(
+            "output_size", output_size
+        )
+        self.controller_type = check.choice("controller", controller, CONTROLLERS)
+        self.output_activation = keras.activations.get(output_activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.remat = recurrent.check_remat(remat)
+
+    @property
+    def interface_sizes(self):
+        """Widths of the interface vector's parts, in `INTERFACE` order."""
+        sizes = (self.num_read_heads, self.num_write_heads, self.memory_dim)
+        return [size(*sizes) for _, size, _ in INTERFACE]
+
+    @property
+    def output_size(self):
+        """Output units; `keras.layers.RNN` reads it for its output shape."""
+        if self.built:
+            return self.output_units
+        return self.requested_output_size
+
+    @property
+    def state_size(self):
+        """Sizes of the flat state, in `DNCState` order."""
+        n, m = self.memory_size, self.memory_dim
+        r, w = self.num_read_heads, self.num_write_heads
+        controller = [self.controller_size] * (2 if self.controller_type == "lstm" else 0)
+        return [self.output_size] + controller + [
+            r * m, n * m, n, w * n * n, w * n, r * n, w * n, r * (2 * w + 1)
+        ]
+
+    def _shapes(self):
+        """Per-sequence shapes of the state's tensor fields (after controller)."""
+        n, m = self.memory_size, self.memory_dim
+        r, w = self.num_read_heads, self.num_write_heads
+        return [(r, m), (n, m), (n,), (w, n, n), (w, n), (r, n), (w, n), (r, 2 * w + 1)]
+
+    def unpack_state(self, states):
+        """Flat state list -> `DNCState` with shaped fields."""
+        states = list(states)
+        count = len(states) - 8
+        shaped = [
+            ops.reshape(flat, (-1,) + shape)
+            for flat, shape in zip(states[count:], self._shapes())
+        ]
+        return DNCState(states[0], states[1:count], *shaped)
+
+    def pack_state(self, state):
+        """`DNCState` -> the flat list of 2-D tensors `keras.layers.RNN` carries."""
+        flat = [
+            ops.reshape(part, (-1, size))
+            for part, size in zip(state[2:], self.state_size[-8:])
+        ]
+        return [state.output] + list(state.controller) + flat
+
+    def build(self, input_shape):
+        input_shape = check.shape_of("inputs", input_shape)
+        check.rank("inputs", input_shape, 2, "([batch, input_size]) per step")
+        if input_shape[-1] is None:
+            raise ValueError(
+                "`inputs` must have a known last dimension, received inputs "
+                f"with shape {input_shape}."
+            )
+        self.input_size = input_shape[-1]
+        self.output_units = self.requested_output_size or self.input_size
+        policy = self.dtype_policy
+        reads_width = self.num_read_heads * self.memory_dim
+        if self.controller_type == "lstm":
+            self.controller = keras.layers.LSTMCell(
+                self.controller_size, dtype=policy, name="controller"
+            )
+        else:
+            self.controller = keras.layers.Dense(
+                self.controller_size, activation="tanh", dtype=policy,
+                name="controller",
+            )
+        self.controller.build((None, self.input_size + reads_width))
+        self.interface = keras.layers.Dense(
+            sum(self.interface_sizes),
+            kernel_initializer=fresh_initializer(self.kernel_initializer, 0),
+            kernel_regularizer=self.kernel_regularizer,
+            dtype=policy,
+            name="interface",
+        )
+        self.interface.build((None, self.controller_size))
+        self.output_projection = keras.layers.Dense(
+            self.output_units,
+            activation=self.output_activation,
+            kernel_initializer=fresh_initializer(self.kernel_initializer, 1),
+            kernel_regularizer=self.kernel_regularizer,
+            dtype=policy,
+            name="output_projection",
+        )
+        self.output_projection.build((None, self.controller_size + reads_width))
+
+    def get_initial_state(self, batch_size=None):
+        """Every sequence starts from zeros: an empty, unused memory."""
+        return [
+            ops.zeros((batch_size, size), dtype=self.compute_dtype)
+            for size in self.state_size
+        ]
+
+    def interface_parameters(self, hidden):
+        """The activated interface vector, a dict of its named parts.
+
+        Args:
+            hidden: `[batch, controller_size]`, the controller output.
+
+        Returns:
+            `{name: tensor}` for the names of `INTERFACE`, shaped per head
+            (`read_keys` `[batch, R, M]`, `read_strengths` `[batch, R]`,
+            ..., `read_modes` `[batch, R, 2W + 1]`).
+        """
+        r, w, m = self.num_read_heads, self.num_write_heads, self.memory_dim
+        per_head = {"read_keys": (r, m), "write_keys": (w, m), "erase_vectors": (w, m),
+                    "write_vectors": (w, m), "read_modes": (r, 2 * w + 1)}
+        parts = split_last(self.interface.call(hidden), self.interface_sizes)
+        values = {}
+        for (name, _, activation), part in zip(INTERFACE, parts):
+            if name in per_head:
+                part = ops.reshape(part, (-1,) + per_head[name])
+            if activation == "oneplus":
+                part = 1.0 + ops.softplus(part)
+            elif activation == "sigmoid":
+                part = ops.sigmoid(part)
+            elif activation == "softmax":
+                part = ops.softmax(part, axis=-1)
+            values[name] = part
+        return values
+
+    def call(self, inputs, states, training=None):
+        shape = check.shape_of("inputs", inputs)
+        check.rank("inputs", shape, 2, "([batch, input_size]) per step")
+        check.dim("inputs", shape, -1, self.input_size, "input_size")
+        return recurrent.cell_call(self, inputs, states, training)
+
+    def step(self, inputs, state, training=None):
+        """One time step on a `DNCState`: `(output, new DNCState)`."""
+        reads_width = self.num_read_heads * self.memory_dim
+        controller_input = ops.concatenate(
+            [inputs, ops.reshape(state.reads, (-1, reads_width))], axis=-1
+        )
+        if self.controller_type == "lstm":
+            hidden, controller_state = self.controller.call(
+                controller_input, state.controller, training=training
+            )
+        else:
+            hidden, controller_state = self.controller.call(controller_input), []
+        interface = self.interface_parameters(hidden)
+        access = addressing.dnc_access(
+            state.memory, state.usage, state.link, state.precedence,
+            state.read_weights, state.write_weights, **interface,
+        )
+        output = self.output_projection.call(
+            ops.concatenate(
+                [hidden, ops.reshape(access.read_words, (-1, reads_width))], axis=-1
+            )
+        )
+        return output, DNCState(
+            output=output,
+            controller=list(controller_state),
+            reads=access.read_words,
+            memory=access.memory,
+            usage=access.usage,
+            link=access.link,
+            precedence=access.precedence,
+            read_weights=access.read_weights,
+            write_weights=access.write_weights,
+            read_modes=interface["read_modes"],
+        )
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.requested_output_size or input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        same_name = ("memory_size", "memory_dim", "controller_size", "num_read_heads",
+                     "num_write_heads", "remat")
+        config.update({name: getattr(self, name) for name in same_name})
+        config.update(
+            output_size=self.requested_output_size,
+            controller=self.controller_type,
+            output_activation=keras.activations.serialize(self.output_activation),
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class DNC(recurrent.MemoryRNN):
+    """Differentiable Neural Computer over sequences: `RNN(DNCCell(...))`.
+
+    Takes every `DNCCell` argument and the usual `keras.layers.RNN` ones
+    (`return_sequences`, `return_state`, `go_backwards`, `stateful`,
+    `unroll`, `zero_output_for_mask`); the loop over time is the shared
+    recurrent core's (`keras_memory.recurrent`): under a mask, steps masked
+    for the whole batch are skipped.
+
+    Args:
+        memory_size, memory_dim, controller_size, num_read_heads,
+            num_write_heads, output_size, controller, output_activation,
+            kernel_initializer, kernel_regularizer, remat: see `DNCCell`.
+        return_sequences, return_state, go_backwards, stateful, unroll,
+            zero_output_for_mask: as for `keras.layers.RNN`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        sequences: `[batch, time, input_size]`.
+        initial_state: optional flat state list.
+        mask: `[batch, time]` booleans; masked steps leave the state
+            unchanged (and repeat the last output).
+        training: passed to the cell.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = DNC(memory_size=16, memory_dim=8, controller_size=32,
+    ...             return_sequences=True)
+    >>> tuple(layer(np.zeros((2, 7, 5), "float32")).shape)
+    (2, 7, 5)
+    """
+
+    cell_class = DNCCell
+    cell_name = "dnc_cell"
