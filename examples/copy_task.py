@@ -1,4 +1,4 @@
-"""Train a Neural Turing Machine on Graves' copy task (or another of his tasks).
+"""Train a Neural Turing Machine (or a DNC) on Graves' copy task or another of his tasks.
 
     python examples/copy_task.py                     # jax, sane defaults
     python examples/copy_task.py --backend torch --steps 2000
@@ -12,12 +12,14 @@ one read and one write head) trains with `model.fit` on 8-bit sequences of
 length 1..20, then reports bit errors per sequence at lengths 20, 40 and
 80, saves the model as a `.keras` file, checks that the saved file gives
 the same outputs, and draws input, target, output and the head weights
-over time for one sequence.
+over time for one sequence. `--model dnc` trains a Differentiable Neural
+Computer instead (`examples/dnc_tasks.py` sets its defaults).
 """
 
 import argparse
 import json
 import os
+import sys
 import time
 
 
@@ -25,6 +27,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"],
                         help="Keras backend (default: $KERAS_BACKEND or jax)")
+    parser.add_argument("--model", choices=["ntm", "dnc"], default="ntm",
+                        help="Neural Turing Machine or Differentiable Neural Computer")
+    parser.add_argument("--read-heads", type=int, default=1, help="read heads")
     parser.add_argument("--task", default="copy",
                         choices=["copy", "repeat_copy", "associative_recall",
                                  "priority_sort"])
@@ -96,10 +101,11 @@ def main(argv=None):
                            buckets=args.buckets, seed=args.seed, padding_value=padding,
                            **options)
     input_size, output_size = km.tasks.task_channels(args.task, **options)
-    model = km.ntm(
+    builder = km.dnc if args.model == "dnc" else km.ntm
+    model = builder(
         input_size, memory_size=args.memory_size, memory_dim=args.memory_dim,
-        controller_size=args.controller_size, num_heads=1, output_size=output_size,
-        mask_value=padding if args.mask_padding else None,
+        controller_size=args.controller_size, num_read_heads=args.read_heads,
+        output_size=output_size, mask_value=padding if args.mask_padding else None,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=10.0),
@@ -127,10 +133,12 @@ def main(argv=None):
                 print(f"reached {errors:.3f} < {args.target} bit errors/sequence")
                 self.model.stop_training = True
 
-    print(f"backend: {keras.backend.backend()}, task: {args.task}, "
+    print(f"backend: {keras.backend.backend()}, model: {args.model}, task: {args.task}, "
           f"padded lengths: {data.padded_lengths}")
     epochs = max(1, args.steps // args.steps_per_epoch)
-    model.fit(data, epochs=epochs, callbacks=[Curve()], verbose=1)
+    # A progress bar on a terminal; one line per epoch in a log file.
+    model.fit(data, epochs=epochs, callbacks=[Curve()],
+              verbose=1 if sys.stdout.isatty() else 2)
 
     results = {}
     if args.task == "copy":
@@ -145,7 +153,7 @@ def main(argv=None):
         results[name] = float(metric.result())
         print(f"{args.task} {name}: {results[name]:.3f} bit errors/sequence")
 
-    path = os.path.join(args.output_dir, f"{args.task}_ntm.keras")
+    path = os.path.join(args.output_dir, f"{args.task}_{args.model}.keras")
     model.save(path)
     x, y, w = (part[:rows] for part in tests[0][1])  # the first is drawn
     reloaded = keras.saving.load_model(path, safe_mode=True)
@@ -159,12 +167,19 @@ def main(argv=None):
         from keras_memory import plotting
 
         picture = os.path.join(args.output_dir, f"{args.task}_trace.png")
-        plotting.plot_ntm_trace(
-            x[0], y[0], 1 / (1 + np.exp(-record["outputs"][0])),
-            record["read_weights"][0], record["write_weights"][0],
-            title=f"{args.task} ({keras.backend.backend()})",
-            path=picture,
-        )
+        probabilities = 1 / (1 + np.exp(-record["outputs"][0]))
+        title = f"{args.model} {args.task} ({keras.backend.backend()})"
+        if args.model == "dnc":
+            plotting.plot_dnc_trace(
+                x[0], y[0], probabilities, record["write_weights"][0],
+                record["read_weights"][0], record["usage"][0], record["read_modes"][0],
+                title=title, path=picture,
+            )
+        else:
+            plotting.plot_ntm_trace(
+                x[0], y[0], probabilities, record["read_weights"][0],
+                record["write_weights"][0], title=title, path=picture,
+            )
         print(f"wrote {picture}")
     except ImportError as error:
         print(f"no picture: {error}")

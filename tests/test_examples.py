@@ -44,6 +44,22 @@ def test_copy_task_example(tmp_path):
     assert (tmp_path / "copy_trace.png").exists()
 
 
+def test_dnc_tasks_example(tmp_path):
+    backend = keras.backend.backend()
+    rows = load("dnc_tasks").main(
+        ["--backend", backend, "--steps", "2", "--steps-per-epoch", "1",
+         "--batch-size", "2", "--max-length", "3", "--eval-lengths", "3,6",
+         "--memory-size", "8", "--memory-dim", "4", "--controller-size", "8",
+         "--read-heads", "2", "--output-dir", str(tmp_path), "--seeds", "0,1"]
+    )
+    assert [row["seed"] for row in rows] == ["0", "1"]
+    for seed, row in zip("01", rows):
+        assert all(0 <= row[length] <= 8 * length for length in (3, 6))
+        assert row["sequences"] == 4 and row["wall_s"] > 0
+        assert (tmp_path / f"seed{seed}" / "copy_dnc.keras").exists()
+        assert (tmp_path / f"seed{seed}" / "copy_trace.png").exists()
+
+
 @pytest.mark.parametrize("task", ["repeat_copy", "associative_recall", "priority_sort"])
 def test_other_tasks_in_the_example(tmp_path, task):
     results = load("copy_task").main(
