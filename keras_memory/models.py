@@ -154,46 +154,27 @@ def ntm(
     >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
     (2, 5, 3)
     """
-    layer_kwargs.setdefault("return_sequences", True)
-    layer = NTM(
-        memory_size=memory_size,
-        memory_dim=memory_dim,
-        controller_size=controller_size,
-        num_heads=num_heads,
-        output_size=output_size,
-        name="ntm_layer",
-        **layer_kwargs,
+    return _sequence_model(
+        NTM, name, input_size, sequence_length, mask_value, memory_size=memory_size,
+        memory_dim=memory_dim, controller_size=controller_size, num_heads=num_heads,
+        output_size=output_size, **layer_kwargs,
     )
-    return _sequence_model(layer, input_size, sequence_length, mask_value, name)
 
 
-def dnc(
-    input_size,
-    memory_size=128,
-    memory_dim=32,
-    controller_size=256,
-    num_read_heads=1,
-    num_write_heads=1,
-    output_size=None,
-    sequence_length=None,
-    mask_value=None,
-    name="dnc",
-    **layer_kwargs,
-):
+def dnc(input_size, sequence_length=None, mask_value=None, name="dnc", **layer_kwargs):
     """A functional `keras.Model` around one `DNC` layer.
 
     Args:
         input_size: int >= 1, features per time step.
-        memory_size, memory_dim, controller_size, num_read_heads,
-            num_write_heads, output_size: see `DNCCell`.
         sequence_length, mask_value, name: as for `ntm`.
-        **layer_kwargs: more `DNC` arguments (`controller`,
-            `output_activation`, `return_sequences`, ...).
+        **layer_kwargs: `DNC` arguments, with its defaults: `memory_size`
+            (128), `memory_dim` (32), `controller_size` (256),
+            `num_read_heads` (1), `num_write_heads` (1), `output_size` (the
+            input size), `controller`, `output_activation`, ...;
             `return_sequences` defaults to `True` here.
 
     Returns:
-        A `keras.Model` from `[batch, time, input_size]` (input named
-        `inputs`) to `[batch, time, output_size]`.
+        A `keras.Model`, as `ntm` does.
 
     Example:
 
@@ -202,24 +183,18 @@ def dnc(
     >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
     (2, 5, 3)
     """
-    layer_kwargs.setdefault("return_sequences", True)
-    layer = DNC(
-        memory_size=memory_size,
-        memory_dim=memory_dim,
-        controller_size=controller_size,
-        num_read_heads=num_read_heads,
-        num_write_heads=num_write_heads,
-        output_size=output_size,
-        name="dnc_layer",
-        **layer_kwargs,
-    )
-    return _sequence_model(layer, input_size, sequence_length, mask_value, name)
+    return _sequence_model(DNC, name, input_size, sequence_length, mask_value,
+                           **layer_kwargs)
 
 
-def _sequence_model(layer, input_size, sequence_length, mask_value, name):
-    """`Input` -> optional `Masking(mask_value)` -> `layer`, as a model."""
+def _sequence_model(layer_class, name, input_size, sequence_length, mask_value,
+                    **layer_kwargs):
+    """`Input` -> optional `Masking(mask_value)` -> `layer_class(...)` (named
+    `<name>_layer`, `return_sequences=True` unless told), as a model."""
     input_size = check.positive_int("input_size", input_size)
     sequence_length = check.optional_positive_int("sequence_length", sequence_length)
+    layer_kwargs.setdefault("return_sequences", True)
+    layer = layer_class(name=f"{name}_layer", **layer_kwargs)
     inputs = keras.Input((sequence_length, input_size), name="inputs")
     sequences = inputs
     if mask_value is not None:

@@ -373,14 +373,9 @@ class MemoryRNN(keras.layers.RNN):
             name=self.cell_name,
         )
         super().__init__(
-            cell,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            unroll=unroll,
-            zero_output_for_mask=zero_output_for_mask,
-            **kwargs,
+            cell, return_sequences=return_sequences, return_state=return_state,
+            go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask, **kwargs,
         )
 
     def build(self, sequences_shape, initial_state_shape=None):

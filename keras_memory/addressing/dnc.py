@@ -101,17 +101,20 @@ def allocation(usage, epsilon=EPSILON):
     # Products of many usages underflow in half precision: compute in float32.
     compute_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
     usage = epsilon + (1.0 - epsilon) * ops.cast(usage, compute_dtype)
-    order = ops.argsort(usage, axis=-1)  # least used first; stable on ties
-    sorted_usage = ops.take_along_axis(usage, order, axis=-1)
+    size = usage.shape[-1] or ops.shape(usage)[-1]
+    # phi as a permutation matrix, `sorting[b, j, n] = 1` where row n is the
+    # j-th least used (ties: the lower row first): sorting and unsorting are
+    # then products, which XLA differentiates on tensorflow (Keras' gather
+    # there broadcasts to a dynamic shape, which it cannot).
+    sorting = ops.one_hot(ops.argsort(usage, axis=-1), size, dtype=compute_dtype)
+    sorted_usage = ops.einsum("bjn,bn->bj", sorting, usage)
     # prod_{i<j} u[phi_i] = exp(sum_{i<j} log u[phi_i]) (u >= epsilon), the
     # sum as a product with a strictly upper triangular matrix: Keras'
     # torch cumprod and cumsum compute float64 in float32, einsum does not.
-    size = sorted_usage.shape[-1] or ops.shape(sorted_usage)[-1]
     earlier = ops.triu(ops.ones((size, size), dtype=compute_dtype), k=1)
     before = ops.exp(ops.einsum("bi,ij->bj", ops.log(sorted_usage), earlier))
     sorted_allocation = (1.0 - sorted_usage) * before
-    unsorted = ops.take_along_axis(sorted_allocation, ops.argsort(order, axis=-1), axis=-1)
-    return ops.cast(unsorted, dtype)
+    return ops.cast(ops.einsum("bjn,bj->bn", sorting, sorted_allocation), dtype)
 
 
 def write_allocation(usage, write_gates, epsilon=EPSILON):
@@ -277,12 +280,5 @@ def dnc_access(memory, usage, link, precedence, read_weights, write_weights, *,
         + ops.einsum("brw,brwn->brn", read_modes[..., num_writes : 2 * num_writes], forward)
         + read_modes[..., 2 * num_writes :] * read_content
     )
-    return DNCAccess(
-        read_words=read(memory, read_weights),
-        memory=memory,
-        usage=usage,
-        link=link,
-        precedence=precedence,
-        read_weights=read_weights,
-        write_weights=write_weights,
-    )
+    return DNCAccess(read(memory, read_weights), memory, usage, link, precedence,
+                     read_weights, write_weights)

@@ -5,7 +5,8 @@
 - `memn2n`: `MemN2N` (memories of word ids);
 - `encodings`: `SentenceEncoding`, `TemporalEncoding`;
 - `ntm_heads`, `ntm`: `NTMReadHead`, `NTMWriteHead`, `NTMCell`, `NTM`;
-- `dnc`: `DNCCell`, `DNC`.
+- `dnc`: `DNCCell`, `DNC`;
+- `memory_cell`: `MemoryCell`, the base both memory cells share.
 """
 
 from keras_memory.layers.dnc import DNC

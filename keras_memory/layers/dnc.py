@@ -11,9 +11,8 @@ from keras_memory import _validation as check
 from keras_memory import addressing
 from keras_memory import recurrent
 from keras_memory._kernels import fresh_initializer
+from keras_memory.layers.memory_cell import MemoryCell
 from keras_memory.layers.ntm_heads import split_last
-
-CONTROLLERS = ("lstm", "dense")
 
 DNCState = collections.namedtuple(
     "DNCState",
@@ -60,7 +59,7 @@ INTERFACE = (
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class DNCCell(keras.layers.Layer):
+class DNCCell(MemoryCell):
     """One step of a Differentiable Neural Computer, for `keras.layers.RNN`.
 
     The controller sees `[input, previous read words]`; one projection of
@@ -87,55 +86,36 @@ class DNCCell(keras.layers.Layer):
         remat: `"auto"` (default), `True` or `False`, as for `NTMCell`.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
-    Call arguments:
-        inputs: `[batch, input_size]`.
-        states: the flat state list (see `DNCState`, `unpack_state`).
-        training: passed to the controller.
-
-    Returns:
-        `(output, new_states)`, output `[batch, output_size]`.
+    Call arguments and returns: as for `NTMCell`, with the state a flat
+    list of the `DNCState` parts.
 
     The state is O(W N^2) numbers per sequence (the link matrices).
 
     Example:
 
-    >>> import keras, numpy as np
     >>> cell = DNCCell(memory_size=16, memory_dim=8, controller_size=32,
     ...                num_read_heads=2)
-    >>> layer = keras.layers.RNN(cell, return_sequences=True)
-    >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
-    (2, 5, 3)
+    >>> cell.build((None, 3))                   # 3 input features per step
+    >>> state = cell.unpack_state(cell.get_initial_state(batch_size=2))
+    >>> tuple(state.link.shape), tuple(state.read_modes.shape)
+    ((2, 1, 16, 16), (2, 2, 3))
     """
 
     def __init__(
         self,
-        memory_size=128,
-        memory_dim=32,
-        controller_size=256,
-        num_read_heads=1,
-        num_write_heads=1,
-        output_size=None,
-        controller="lstm",
-        output_activation=None,
-        kernel_initializer="glorot_uniform",
-        kernel_regularizer=None,
+        memory_size=128, memory_dim=32, controller_size=256,
+        num_read_heads=1, num_write_heads=1,
+        output_size=None, controller="lstm", output_activation=None,
+        kernel_initializer="glorot_uniform", kernel_regularizer=None,
         remat="auto",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.memory_size = check.positive_int("memory_size", memory_size)
-        self.memory_dim = check.positive_int("memory_dim", memory_dim)
-        self.controller_size = check.positive_int("controller_size", controller_size)
-        self.num_read_heads = check.positive_int("num_read_heads", num_read_heads)
-        self.num_write_heads = check.positive_int("num_write_heads", num_write_heads)
-        self.requested_output_size = check.optional_positive_int(
-            "output_size", output_size
+        super().__init__(
+            memory_size, memory_dim, controller_size, num_read_heads, output_size,
+            controller, output_activation, kernel_initializer, kernel_regularizer,
+            remat, **kwargs,
         )
-        self.controller_type = check.choice("controller", controller, CONTROLLERS)
-        self.output_activation = keras.activations.get(output_activation)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.remat = recurrent.check_remat(remat)
+        self.num_write_heads = check.positive_int("num_write_heads", num_write_heads)
 
     @property
     def interface_sizes(self):
@@ -144,19 +124,11 @@ class DNCCell(keras.layers.Layer):
         return [size(*sizes) for _, size, _ in INTERFACE]
 
     @property
-    def output_size(self):
-        """Output units; `keras.layers.RNN` reads it for its output shape."""
-        if self.built:
-            return self.output_units
-        return self.requested_output_size
-
-    @property
     def state_size(self):
         """Sizes of the flat state, in `DNCState` order."""
         n, m = self.memory_size, self.memory_dim
         r, w = self.num_read_heads, self.num_write_heads
-        controller = [self.controller_size] * (2 if self.controller_type == "lstm" else 0)
-        return [self.output_size] + controller + [
+        return [self.output_size] + self.controller_state_size + [
             r * m, n * m, n, w * n * n, w * n, r * n, w * n, r * (2 * w + 1)
         ]
 
@@ -185,44 +157,16 @@ class DNCCell(keras.layers.Layer):
         return [state.output] + list(state.controller) + flat
 
     def build(self, input_shape):
-        input_shape = check.shape_of("inputs", input_shape)
-        check.rank("inputs", input_shape, 2, "([batch, input_size]) per step")
-        if input_shape[-1] is None:
-            raise ValueError(
-                "`inputs` must have a known last dimension, received inputs "
-                f"with shape {input_shape}."
-            )
-        self.input_size = input_shape[-1]
-        self.output_units = self.requested_output_size or self.input_size
-        policy = self.dtype_policy
-        reads_width = self.num_read_heads * self.memory_dim
-        if self.controller_type == "lstm":
-            self.controller = keras.layers.LSTMCell(
-                self.controller_size, dtype=policy, name="controller"
-            )
-        else:
-            self.controller = keras.layers.Dense(
-                self.controller_size, activation="tanh", dtype=policy,
-                name="controller",
-            )
-        self.controller.build((None, self.input_size + reads_width))
+        self.build_controller(input_shape)
         self.interface = keras.layers.Dense(
             sum(self.interface_sizes),
             kernel_initializer=fresh_initializer(self.kernel_initializer, 0),
             kernel_regularizer=self.kernel_regularizer,
-            dtype=policy,
+            dtype=self.dtype_policy,
             name="interface",
         )
         self.interface.build((None, self.controller_size))
-        self.output_projection = keras.layers.Dense(
-            self.output_units,
-            activation=self.output_activation,
-            kernel_initializer=fresh_initializer(self.kernel_initializer, 1),
-            kernel_regularizer=self.kernel_regularizer,
-            dtype=policy,
-            name="output_projection",
-        )
-        self.output_projection.build((None, self.controller_size + reads_width))
+        self.build_output_projection(1)
 
     def get_initial_state(self, batch_size=None):
         """Every sequence starts from zeros: an empty, unused memory."""
@@ -259,63 +203,22 @@ class DNCCell(keras.layers.Layer):
             values[name] = part
         return values
 
-    def call(self, inputs, states, training=None):
-        shape = check.shape_of("inputs", inputs)
-        check.rank("inputs", shape, 2, "([batch, input_size]) per step")
-        check.dim("inputs", shape, -1, self.input_size, "input_size")
-        return recurrent.cell_call(self, inputs, states, training)
-
     def step(self, inputs, state, training=None):
         """One time step on a `DNCState`: `(output, new DNCState)`."""
-        reads_width = self.num_read_heads * self.memory_dim
-        controller_input = ops.concatenate(
-            [inputs, ops.reshape(state.reads, (-1, reads_width))], axis=-1
+        hidden, controller_state = self.run_controller(
+            inputs, state.reads, state.controller, training
         )
-        if self.controller_type == "lstm":
-            hidden, controller_state = self.controller.call(
-                controller_input, state.controller, training=training
-            )
-        else:
-            hidden, controller_state = self.controller.call(controller_input), []
         interface = self.interface_parameters(hidden)
         access = addressing.dnc_access(
             state.memory, state.usage, state.link, state.precedence,
             state.read_weights, state.write_weights, **interface,
         )
-        output = self.output_projection.call(
-            ops.concatenate(
-                [hidden, ops.reshape(access.read_words, (-1, reads_width))], axis=-1
-            )
-        )
-        return output, DNCState(
-            output=output,
-            controller=list(controller_state),
-            reads=access.read_words,
-            memory=access.memory,
-            usage=access.usage,
-            link=access.link,
-            precedence=access.precedence,
-            read_weights=access.read_weights,
-            write_weights=access.write_weights,
-            read_modes=interface["read_modes"],
-        )
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.requested_output_size or input_shape[-1])
+        output = self.read_out(hidden, access.read_words)
+        # DNCAccess's fields are DNCState's from `reads` to `write_weights`.
+        return output, DNCState(output, controller_state, *access, interface["read_modes"])
 
     def get_config(self):
-        config = super().get_config()
-        same_name = ("memory_size", "memory_dim", "controller_size", "num_read_heads",
-                     "num_write_heads", "remat")
-        config.update({name: getattr(self, name) for name in same_name})
-        config.update(
-            output_size=self.requested_output_size,
-            controller=self.controller_type,
-            output_activation=keras.activations.serialize(self.output_activation),
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
-        )
-        return config
+        return {**super().get_config(), "num_write_heads": self.num_write_heads}
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
@@ -333,23 +236,19 @@ class DNC(recurrent.MemoryRNN):
             num_write_heads, output_size, controller, output_activation,
             kernel_initializer, kernel_regularizer, remat: see `DNCCell`.
         return_sequences, return_state, go_backwards, stateful, unroll,
-            zero_output_for_mask: as for `keras.layers.RNN`.
-        **kwargs: base layer arguments (`name`, `dtype`, ...).
+            zero_output_for_mask, **kwargs: as for `NTM`.
 
-    Call arguments:
-        sequences: `[batch, time, input_size]`.
-        initial_state: optional flat state list.
-        mask: `[batch, time]` booleans; masked steps leave the state
-            unchanged (and repeat the last output).
-        training: passed to the cell.
+    Call arguments: as for `NTM` (`sequences`, `initial_state`, `mask`,
+    `training`).
 
     Example:
 
     >>> import numpy as np
-    >>> layer = DNC(memory_size=16, memory_dim=8, controller_size=32,
-    ...             return_sequences=True)
-    >>> tuple(layer(np.zeros((2, 7, 5), "float32")).shape)
-    (2, 7, 5)
+    >>> layer = DNC(memory_size=16, memory_dim=8, return_state=True)
+    >>> output, *states = layer(np.zeros((2, 7, 5), "float32"))
+    >>> final = layer.cell.unpack_state(states)     # a DNCState
+    >>> tuple(output.shape), tuple(final.usage.shape)
+    ((2, 5), (2, 16))
     """
 
     cell_class = DNCCell

@@ -11,13 +11,13 @@ from keras_memory import _validation as check
 from keras_memory import addressing
 from keras_memory import recurrent
 from keras_memory._kernels import fresh_initializer
+from keras_memory.layers.memory_cell import MemoryCell
 from keras_memory.layers.ntm_heads import KEY_ACTIVATIONS
 from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
 from keras_memory.layers.ntm_heads import check_shift_range
 from keras_memory.layers.ntm_heads import split_last
 
-CONTROLLERS = ("lstm", "dense")
 MEMORY_INITS = ("constant", "learned", "random")
 
 # A constant memory starts every row at this small value (Collier & Beel,
@@ -56,7 +56,7 @@ def _initial_focus(shape, dtype=None):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class NTMCell(keras.layers.Layer):
+class NTMCell(MemoryCell):
     """One step of a Neural Turing Machine, for `keras.layers.RNN`.
 
     At each step the controller sees `[input, previous reads]`; its output
@@ -136,23 +136,17 @@ class NTMCell(keras.layers.Layer):
         remat="auto",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.remat = recurrent.check_remat(remat)
-        self.memory_size = check.positive_int("memory_size", memory_size)
-        self.memory_dim = check.positive_int("memory_dim", memory_dim)
-        self.controller_size = check.positive_int("controller_size", controller_size)
-        self.num_heads = check.positive_int("num_heads", num_heads)
-        self.requested_output_size = check.optional_positive_int(
-            "output_size", output_size
+        num_heads = check.positive_int("num_heads", num_heads)
+        super().__init__(
+            memory_size, memory_dim, controller_size,
+            num_heads if num_read_heads is None else num_read_heads, output_size,
+            controller, output_activation, kernel_initializer, kernel_regularizer,
+            remat, **kwargs,
         )
-        self.controller_type = check.choice("controller", controller, CONTROLLERS)
+        self.num_heads = num_heads
         self.shift_range = check.positive_int("shift_range", shift_range, minimum=0)
         check_shift_range(self.shift_range, self.memory_size)
         self.memory_init = check.choice("memory_init", memory_init, MEMORY_INITS)
-        self.output_activation = keras.activations.get(output_activation)
-        self.num_read_heads = check.positive_int(
-            "num_read_heads", self.num_heads if num_read_heads is None else num_read_heads
-        )
         self.num_write_heads = check.positive_int(
             "num_write_heads", self.num_heads if num_write_heads is None else num_write_heads
         )
@@ -160,8 +154,6 @@ class NTMCell(keras.layers.Layer):
             "key_activation", key_activation, KEY_ACTIVATIONS
         )
         self.add_activation = keras.activations.get(add_activation)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.seed = seed
 
     @staticmethod
@@ -183,24 +175,12 @@ class NTMCell(keras.layers.Layer):
         The output size is known once the cell is built (or when
         `output_size` is given); before that its entry is `None`.
         """
-        controller = (
-            [self.controller_size, self.controller_size]
-            if self.controller_type == "lstm"
-            else []
-        )
-        return [self.output_size] + controller + [
+        return [self.output_size] + self.controller_state_size + [
             self.num_read_heads * self.memory_dim,
             self.num_read_heads * self.memory_size,
             self.num_write_heads * self.memory_size,
             self.memory_size * self.memory_dim,
         ]
-
-    @property
-    def output_size(self):
-        """Output units; `keras.layers.RNN` reads it for its output shape."""
-        if self.built:
-            return self.output_units
-        return self.requested_output_size
 
     # -- state ----------------------------------------------------------------
 
@@ -236,28 +216,8 @@ class NTMCell(keras.layers.Layer):
     # -- build ------------------------------------------------------------------
 
     def build(self, input_shape):
-        input_shape = check.shape_of("inputs", input_shape)
-        check.rank("inputs", input_shape, 2, "([batch, input_size]) per step")
-        input_size = input_shape[-1]
-        if input_size is None:
-            raise ValueError(
-                "`inputs` must have a known last dimension, received inputs "
-                f"with shape {input_shape}."
-            )
-        self.input_size = input_size
-        self.output_units = self.requested_output_size or input_size
+        self.build_controller(input_shape)
         policy = self.dtype_policy
-        if self.controller_type == "lstm":
-            self.controller = keras.layers.LSTMCell(
-                self.controller_size, dtype=policy, name="controller"
-            )
-        else:
-            self.controller = keras.layers.Dense(
-                self.controller_size, activation="tanh", dtype=policy,
-                name="controller",
-            )
-        reads_width = self.num_read_heads * self.memory_dim
-        self.controller.build((None, input_size + reads_width))
         # Each head and the output projection draw their own kernel: one
         # initializer instance returns the same values at every call.
         head_options = dict(
@@ -291,17 +251,7 @@ class NTMCell(keras.layers.Layer):
         ]
         for head in self.read_heads + self.write_heads:
             head.build(head_inputs)
-        self.output_projection = keras.layers.Dense(
-            self.output_units,
-            activation=self.output_activation,
-            kernel_initializer=fresh_initializer(
-                self.kernel_initializer, self.num_read_heads + self.num_write_heads
-            ),
-            kernel_regularizer=self.kernel_regularizer,
-            dtype=policy,
-            name="output_projection",
-        )
-        self.output_projection.build((None, self.controller_size + reads_width))
+        self.build_output_projection(self.num_read_heads + self.num_write_heads)
         if self.memory_init != "constant":
             scale = 1.0 / (self.memory_size + self.memory_dim) ** 0.5
             self.initial_memory = self.add_weight(
@@ -357,30 +307,15 @@ class NTMCell(keras.layers.Layer):
 
     # -- step ---------------------------------------------------------------------
 
-    def call(self, inputs, states, training=None):
-        shape = check.shape_of("inputs", inputs)
-        check.rank("inputs", shape, 2, "([batch, input_size]) per step")
-        check.dim("inputs", shape, -1, self.input_size, "input_size")
-        return recurrent.cell_call(self, inputs, states, training)
-
     def step(self, inputs, state, training=None):
         """One time step on an `NTMState`: `(output, new NTMState)`.
 
         What `call` does between `unpack_state` and `pack_state`; the loops
         of `keras_memory.recurrent` call it with the state kept named.
         """
-        previous_reads = ops.reshape(
-            state.reads, (-1, self.num_read_heads * self.memory_dim)
+        hidden, controller_state = self.run_controller(
+            inputs, state.reads, state.controller, training
         )
-        controller_input = ops.concatenate([inputs, previous_reads], axis=-1)
-        if self.controller_type == "lstm":
-            # `.call`, not `__call__`: the caller has set the dtype scope,
-            # and torch pays for every layer call at every step.
-            hidden, controller_state = self.controller.call(
-                controller_input, state.controller, training=training
-            )
-        else:
-            hidden, controller_state = self.controller.call(controller_input), []
 
         # One matrix product gives every head its parameters.
         heads = self.read_heads + self.write_heads
@@ -419,15 +354,10 @@ class NTMCell(keras.layers.Layer):
             )
             write_weights.append(head_weights)
 
-        output = self.output_projection.call(
-            ops.concatenate(
-                [hidden, ops.reshape(reads, (-1, self.num_read_heads * self.memory_dim))],
-                axis=-1,
-            )
-        )
+        output = self.read_out(hidden, reads)
         new_state = NTMState(
             output=output,
-            controller=list(controller_state),
+            controller=controller_state,
             reads=reads,
             read_weights=read_weights,
             write_weights=ops.stack(write_weights, axis=1),
@@ -435,22 +365,13 @@ class NTMCell(keras.layers.Layer):
         )
         return output, new_state
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.requested_output_size or input_shape[-1])
-
     def get_config(self):
         config = super().get_config()
-        same_name = ("memory_size", "memory_dim", "controller_size", "num_heads",
-                     "shift_range", "memory_init", "num_read_heads", "num_write_heads",
-                     "key_activation", "seed", "remat")
-        config.update({name: getattr(self, name) for name in same_name})
         config.update(
-            output_size=self.requested_output_size,
-            controller=self.controller_type,
-            output_activation=keras.activations.serialize(self.output_activation),
+            num_heads=self.num_heads, shift_range=self.shift_range,
+            memory_init=self.memory_init, num_write_heads=self.num_write_heads,
+            key_activation=self.key_activation, seed=self.seed,
             add_activation=keras.activations.serialize(self.add_activation),
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
         )
         return config
 

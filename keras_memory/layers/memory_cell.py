@@ -1,0 +1,147 @@
+"""`MemoryCell`: what the NTM's and the DNC's cells share.
+
+Arguments and their checks (sizes, controller, output projection, remat),
+the controller (`"lstm"` or `"dense"`) that sees `[input, previous reads]`,
+the output projection of `[controller output, reads]`, and the cell
+protocol's `call` for `keras_memory.recurrent`. A subclass creates its
+memory's weights in `build` between `build_controller` and
+`build_output_projection`, and defines its state and `step`.
+"""
+
+import keras
+from keras import ops
+
+from keras_memory import _validation as check
+from keras_memory import recurrent
+from keras_memory._kernels import fresh_initializer
+
+CONTROLLERS = ("lstm", "dense")
+
+
+class MemoryCell(keras.layers.Layer):
+    """Base class of the memory cells (not used on its own).
+
+    Args:
+        memory_size, memory_dim, controller_size: ints >= 1.
+        num_read_heads: int >= 1 (the reads fed back to the controller).
+        output_size: int >= 1 or `None` (the input size).
+        controller: `"lstm"` or `"dense"` (feed-forward, tanh).
+        output_activation: activation of the output projection.
+        kernel_initializer, kernel_regularizer: for the projections.
+        remat: `"auto"`, `True` or `False` (`keras_memory.recurrent`).
+        **kwargs: base `keras.layers.Layer` arguments.
+    """
+
+    def __init__(self, memory_size, memory_dim, controller_size, num_read_heads,
+                 output_size, controller, output_activation, kernel_initializer,
+                 kernel_regularizer, remat, **kwargs):
+        super().__init__(**kwargs)
+        self.remat = recurrent.check_remat(remat)
+        self.memory_size = check.positive_int("memory_size", memory_size)
+        self.memory_dim = check.positive_int("memory_dim", memory_dim)
+        self.controller_size = check.positive_int("controller_size", controller_size)
+        self.num_read_heads = check.positive_int("num_read_heads", num_read_heads)
+        self.requested_output_size = check.optional_positive_int(
+            "output_size", output_size
+        )
+        self.controller_type = check.choice("controller", controller, CONTROLLERS)
+        self.output_activation = keras.activations.get(output_activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+
+    @property
+    def output_size(self):
+        """Output units; `keras.layers.RNN` reads it for its output shape."""
+        if self.built:
+            return self.output_units
+        return self.requested_output_size
+
+    @property
+    def controller_state_size(self):
+        """`[h, c]` sizes for the LSTM controller, none for the dense one."""
+        return [self.controller_size] * (2 if self.controller_type == "lstm" else 0)
+
+    @property
+    def reads_width(self):
+        """Numbers in the reads fed back to the controller: R * M."""
+        return self.num_read_heads * self.memory_dim
+
+    def build_controller(self, input_shape):
+        """Checks the per-step input shape, sets `input_size` and
+        `output_units`, and builds the controller."""
+        input_shape = check.shape_of("inputs", input_shape)
+        check.rank("inputs", input_shape, 2, "([batch, input_size]) per step")
+        if input_shape[-1] is None:
+            raise ValueError(
+                "`inputs` must have a known last dimension, received inputs "
+                f"with shape {input_shape}."
+            )
+        self.input_size = input_shape[-1]
+        self.output_units = self.requested_output_size or self.input_size
+        if self.controller_type == "lstm":
+            self.controller = keras.layers.LSTMCell(
+                self.controller_size, dtype=self.dtype_policy, name="controller"
+            )
+        else:
+            self.controller = keras.layers.Dense(
+                self.controller_size, activation="tanh", dtype=self.dtype_policy,
+                name="controller",
+            )
+        self.controller.build((None, self.input_size + self.reads_width))
+
+    def build_output_projection(self, index):
+        """The output projection; `index` gives its kernel its own draw."""
+        self.output_projection = keras.layers.Dense(
+            self.output_units,
+            activation=self.output_activation,
+            kernel_initializer=fresh_initializer(self.kernel_initializer, index),
+            kernel_regularizer=self.kernel_regularizer,
+            dtype=self.dtype_policy,
+            name="output_projection",
+        )
+        self.output_projection.build((None, self.controller_size + self.reads_width))
+
+    def run_controller(self, inputs, reads, controller_state, training=None):
+        """`(hidden, new controller state)` from `[inputs, reads]`."""
+        controller_input = ops.concatenate(
+            [inputs, ops.reshape(reads, (-1, self.reads_width))], axis=-1
+        )
+        # `.call`, not `__call__`: the caller has set the dtype scope, and
+        # torch pays for every layer call at every step.
+        if self.controller_type == "lstm":
+            hidden, new_state = self.controller.call(
+                controller_input, controller_state, training=training
+            )
+            return hidden, list(new_state)
+        return self.controller.call(controller_input), []
+
+    def read_out(self, hidden, reads):
+        """The cell's output: the projection of `[hidden, reads]`."""
+        return self.output_projection.call(
+            ops.concatenate([hidden, ops.reshape(reads, (-1, self.reads_width))], axis=-1)
+        )
+
+    def call(self, inputs, states, training=None):
+        shape = check.shape_of("inputs", inputs)
+        check.rank("inputs", shape, 2, "([batch, input_size]) per step")
+        check.dim("inputs", shape, -1, self.input_size, "input_size")
+        return recurrent.cell_call(self, inputs, states, training)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.requested_output_size or input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            memory_size=self.memory_size,
+            memory_dim=self.memory_dim,
+            controller_size=self.controller_size,
+            num_read_heads=self.num_read_heads,
+            output_size=self.requested_output_size,
+            controller=self.controller_type,
+            output_activation=keras.activations.serialize(self.output_activation),
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
+            remat=self.remat,
+        )
+        return config
