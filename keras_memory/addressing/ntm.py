@@ -20,6 +20,8 @@ the same head axis (the memory stays `[batch, N, M]`, shared by the heads).
 import keras
 from keras import ops
 
+from keras_memory.addressing import _products as products
+
 EPSILON = 1e-6
 
 
@@ -53,7 +55,10 @@ def masked_softmax(logits, mask=None):
 
 def _tensors(*values):
     """Accepts NumPy arrays and Python lists as well as backend tensors."""
-    return [ops.convert_to_tensor(value) for value in values]
+    # Backend tensors pass as they are: converting one again costs more than
+    # the op it feeds on a small step of an eager backend.
+    return [value if ops.is_tensor(value) else ops.convert_to_tensor(value)
+            for value in values]
 
 
 def _add_head_axis(tensor):
@@ -64,7 +69,8 @@ def _add_head_axis(tensor):
 
 
 def _vector_norms(tensor, epsilon):
-    return ops.sqrt(ops.sum(ops.square(tensor), axis=-1, keepdims=True) + epsilon)
+    """`[..., X]` -> `[..., 1]` Euclidean norms, `epsilon` under the root."""
+    return ops.sqrt(products.squared_norms(tensor) + epsilon)
 
 
 def cosine_similarity(key, memory, epsilon=EPSILON):
@@ -235,8 +241,7 @@ def write(memory, weights, erase, add):
     weights, _ = _add_head_axis(weights)
     erase, _ = _add_head_axis(erase)
     add, _ = _add_head_axis(add)
-    weights_column = ops.expand_dims(weights, -1)  # [b, h, N, 1]
-    erase_factors = 1.0 - weights_column * ops.expand_dims(erase, 2)  # [b, h, N, M]
+    erase_factors = 1.0 - products.outer(weights, erase)  # [b, h, N, M]
     if weights.shape[1] == 1:
         keep = erase_factors[:, 0]
     else:
