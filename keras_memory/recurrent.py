@@ -28,8 +28,9 @@ Its `call(inputs, states, training)` is `cell_call(self, ...)`, so that
 - `eager_loop` (torch): a Python loop that carries the named state from
   step to step, without Keras' per-step bookkeeping.
 
-All give the outputs and final states of `keras.layers.RNN`'s loop. This is
-the only module of `keras_memory` that asks which backend runs.
+All give the outputs and final states of `keras.layers.RNN`'s loop. This is,
+with `addressing/_products.py` (the form of products), the only module of
+`keras_memory` that asks which backend runs.
 """
 
 import inspect
