@@ -137,10 +137,15 @@ def write_allocation(usage, write_gates, epsilon=EPSILON):
     _expect("usage", usage, (None, None))
     _expect("write_gates", write_gates, (usage.shape[0], None))
     weights = []
-    for head in range(write_gates.shape[-1]):
+    num_writes = write_gates.shape[-1]
+    for head in range(num_writes):
         head_allocation = allocation(usage, epsilon)
         weights.append(head_allocation)
-        usage = usage + (1.0 - usage) * write_gates[:, head : head + 1] * head_allocation
+        if head + 1 < num_writes:  # the usage the next head allocates on
+            gate = write_gates[:, head : head + 1]
+            usage = usage + (1.0 - usage) * gate * head_allocation
+    if num_writes == 1:
+        return ops.expand_dims(weights[0], 1)
     return ops.stack(weights, axis=1)
 
 
@@ -163,7 +168,10 @@ def usage_update(usage, write_weights, free_gates, read_weights):
         usage, write_weights, free_gates, read_weights
     )
     dtype = keras.backend.standardize_dtype(usage.dtype)  # Keras' torch prod
-    written = 1.0 - ops.prod(1.0 - write_weights, axis=1, dtype=dtype)  # needs it
+    if write_weights.shape[1] == 1:
+        written = write_weights[:, 0]
+    else:
+        written = 1.0 - ops.prod(1.0 - write_weights, axis=1, dtype=dtype)  # needs it
     usage = usage + (1.0 - usage) * written
     kept = ops.prod(1.0 - free_gates[:, :, None] * read_weights, axis=1, dtype=dtype)
     return usage * kept

@@ -12,7 +12,6 @@ from keras_memory import addressing
 from keras_memory import recurrent
 from keras_memory._kernels import fresh_initializer
 from keras_memory.layers.memory_cell import MemoryCell
-from keras_memory.layers.ntm_heads import split_last
 
 DNCState = collections.namedtuple(
     "DNCState",
@@ -189,16 +188,22 @@ class DNCCell(MemoryCell):
         r, w, m = self.num_read_heads, self.num_write_heads, self.memory_dim
         per_head = {"read_keys": (r, m), "write_keys": (w, m), "erase_vectors": (w, m),
                     "write_vectors": (w, m), "read_modes": (r, 2 * w + 1)}
-        parts = split_last(self.interface.call(hidden), self.interface_sizes)
-        values = {}
-        for (name, _, activation), part in zip(INTERFACE, parts):
+        projected = self.interface.call(hidden)
+        # Each activation once over the whole vector, then sliced: fewer
+        # ops per step (torch pays per op), the same values.
+        activated = {
+            None: projected,
+            "oneplus": 1.0 + ops.softplus(projected),
+            "sigmoid": ops.sigmoid(projected),
+            "softmax": projected,  # per head, after the reshape
+        }
+        values, start = {}, 0
+        for (name, _, activation), size in zip(INTERFACE, self.interface_sizes):
+            part = activated[activation][..., start : start + size]
+            start += size
             if name in per_head:
                 part = ops.reshape(part, (-1,) + per_head[name])
-            if activation == "oneplus":
-                part = 1.0 + ops.softplus(part)
-            elif activation == "sigmoid":
-                part = ops.sigmoid(part)
-            elif activation == "softmax":
+            if activation == "softmax":
                 part = ops.softmax(part, axis=-1)
             values[name] = part
         return values
