@@ -89,3 +89,15 @@ def fraction(name, value):
     if not 0.0 <= value < 1.0:
         raise ValueError(f"`{name}` must be in [0, 1), received {name}={value!r}.")
     return float(value)
+
+
+def non_negative_float(name, value):
+    """Returns `value` as a finite float >= 0, or raises naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be a finite number >= 0, received {name}={value!r} "
+            f"of type {type(value).__name__}."
+        )
+    if not 0.0 <= value < float("inf"):
+        raise ValueError(f"`{name}` must be a finite number >= 0, received {name}={value!r}.")
+    return float(value)

@@ -414,9 +414,34 @@ class MemoryRNN(keras.layers.RNN):
         shape = check.shape_of("sequences", sequences)
         check.rank("sequences", shape, 3, "([batch, time, input_size])")
         check.dim("sequences", shape, -1, self.cell.input_size, "input_size")
+        if initial_state is not None:
+            states = initial_state if isinstance(initial_state, (list, tuple)) else [
+                initial_state
+            ]
+            expected = list(self.cell.state_size)
+            if len(states) != len(expected):
+                raise ValueError(
+                    f"`initial_state` must be a list of {len(expected)} tensors "
+                    f"shaped [batch, size] with sizes {expected} (the cell's flat "
+                    f"state), received {len(states)} tensors."
+                )
+        if shape[0] == 0:  # an empty batch: nothing to run (tensorflow's
+            return self._empty_outputs(shape)  # kernels refuse some empty ops)
         return super().call(
             sequences, initial_state=initial_state, mask=mask, training=training
         )
+
+    def _empty_outputs(self, shape):
+        """What `call` returns for a batch of 0 sequences, shapes and all."""
+        dtype = self.compute_dtype
+        output_size = self.cell.output_size
+        outputs = ops.zeros(
+            (0, shape[1], output_size) if self.return_sequences else (0, output_size),
+            dtype=dtype,
+        )
+        if not self.return_state:
+            return outputs
+        return [outputs] + [ops.zeros((0, size), dtype=dtype) for size in self.cell.state_size]
 
     def get_config(self):
         config = super().get_config()

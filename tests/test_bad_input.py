@@ -34,6 +34,12 @@ def bad_babi_file(tmp_path, text):
     return lambda: babi.load_task(tmp_path, 1)
 
 
+def ntm_with_two_initial_states():
+    layer = km.NTM(memory_size=4, memory_dim=3, controller_size=5)
+    sequences = np.zeros((2, 3, 4), "float32")
+    return layer(sequences, initial_state=[np.zeros((2, 3), "float32")] * 2)
+
+
 def tiny_vocabulary():
     return babi.Vocabulary(["mary", "went", "home", "where", "is"])
 
@@ -128,6 +134,16 @@ CASES = [
      ["task='sorting'"]),
     ("unknown padding mode", lambda: tasks.AlgorithmicTask("copy", 2, 1, pad="max"),
      ValueError, ["pad='max'"]),
+    ("task seed -1", lambda: tasks.AlgorithmicTask("copy", 2, 1, seed=-1), ValueError,
+     ["seed=-1"]),
+    ("task seed text", lambda: tasks.AlgorithmicTask("copy", 2, 1, seed="abc"), TypeError,
+     ["seed='abc'"]),
+    ("lookup noise inf", lambda: tasks.key_value_lookup(4, noise=float("inf")), ValueError,
+     ["noise=inf"]),
+    ("lookup noise None", lambda: tasks.key_value_lookup(4, noise=None), TypeError,
+     ["noise=None"]),
+    ("lookup noise text", lambda: tasks.key_value_lookup(4, noise="0.1"), TypeError,
+     ["noise='0.1'"]),
     # bAbI loader
     ("babi task 21", lambda: babi.task_file(".", 21), ValueError, ["task=21"]),
     ("babi split", lambda: babi.task_file(".", 1, "dev"), ValueError, ["split='dev'"]),
@@ -139,6 +155,31 @@ CASES = [
      ["memory_size=0"]),
     ("babi empty story", lambda: babi.parse_lines(["1 where is mary?\thome\t"]), ValueError,
      ["line 1", "at least one statement"]),
+    ("babi superscript fact id",
+     lambda: babi.parse_lines(["1 mary went home.", "2 where is mary?\thome\t\u00b2"]),
+     ValueError, ["line 2", "supporting facts"]),
+    ("babi vectorize raw lines", lambda: babi.vectorize(["1 Mary went home."],
+                                                        tiny_vocabulary()),
+     TypeError, ["examples", "str"]),
+    ("vocabulary decode float id", lambda: tiny_vocabulary().decode([2.5]), TypeError,
+     ["ids", "float64"]),
+    ("NTM initial_state count", ntm_with_two_initial_states, ValueError,
+     ["initial_state", "7 tensors", "received 2"]),
+    ("NTMCell initial state unbuilt",
+     lambda: km.NTMCell(memory_size=4, memory_dim=3, controller_size=5).get_initial_state(2),
+     ValueError, ["built"]),
+    ("masked_softmax mask shape",
+     lambda: addressing.masked_softmax(f32(2, 3), np.ones((2, 4), bool)), ValueError,
+     ["mask", "(2, 3)", "(2, 4)"]),
+    ("sentence encoding mask shape",
+     lambda: km.SentenceEncoding("position")(f32(2, 3, 4), mask=np.ones((2, 5), bool)),
+     ValueError, ["mask", "(2, 3)", "(2, 5)"]),
+    ("trace of length-0 sequences",
+     lambda: km.trace(km.ntm(3, memory_size=4, memory_dim=3, controller_size=5),
+                      f32(1, 0, 3)), ValueError, ["sequences", "(1, 0, 3)"]),
+    ("copy seed -1", lambda: tasks.copy_sequences(2, seed=-1), ValueError, ["seed=-1"]),
+    ("copy seed text", lambda: tasks.copy_sequences(2, seed="abc"), TypeError,
+     ["seed='abc'"]),
 ]
 
 
@@ -165,6 +206,32 @@ def test_malformed_babi_file_names_file_and_line(tmp_path, text, fragment):
     with pytest.raises(ValueError) as info:
         bad_babi_file(tmp_path, text)()
     assert "qa1_bad_train.txt" in str(info.value) and fragment in str(info.value)
+
+
+def test_babi_file_not_in_utf8_names_file_and_line(tmp_path):
+    path = tmp_path / "qa1_latin_train.txt"
+    path.write_bytes("1 Mary went home.\n2 Zo\u00eb went home.\n".encode("latin-1"))
+    with pytest.raises(ValueError) as info:
+        babi.parse_file(path)
+    assert "qa1_latin_train.txt, line 2" in str(info.value)
+    assert "UTF-8" in str(info.value)
+
+
+def test_babi_file_with_a_byte_order_mark_parses(tmp_path):
+    path = tmp_path / "qa1_bom_train.txt"
+    text = "1 Mary went home.\n2 Where is Mary?\thome\t1\n"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    (example,) = babi.parse_file(path)
+    assert example.answer == "home" and example.supporting_line_ids == (1,)
+
+
+@pytest.mark.parametrize("content", ['["<pad>", "<unk>"]', "tokens: mary", "\xff\xfe"])
+def test_vocabulary_load_of_a_foreign_file_names_the_path(tmp_path, content):
+    path = tmp_path / "vocabulary.json"
+    path.write_bytes(content.encode("latin-1"))
+    with pytest.raises(ValueError) as info:
+        babi.Vocabulary.load(path)
+    assert "vocabulary.json" in str(info.value)
 
 
 def test_the_table_is_at_least_thirty_calls():

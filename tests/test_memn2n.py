@@ -222,3 +222,14 @@ def test_memn2n_rejects_a_different_memory_count_than_it_was_built_with():
     with pytest.raises(ValueError, match="memory_size"):
         model.get_layer("memn2n_layer")([np.ones((2, J), "int32"),
                                          np.ones((2, N + 1, J), "int32")])
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "int64"])
+def test_any_integer_id_type_gives_the_int32_output(dtype):
+    rng = np.random.default_rng(0)
+    query = rng.integers(0, 10, size=(2, 3))
+    story = rng.integers(0, 10, size=(2, 4, 3))
+    layer = km.MemN2N(vocab_size=10, memory_dim=4, memory_size=4)
+    expected = ops.convert_to_numpy(layer([query.astype("int32"), story.astype("int32")]))
+    result = ops.convert_to_numpy(layer([query.astype(dtype), story.astype(dtype)]))
+    np.testing.assert_allclose(result, expected, atol=1e-6)

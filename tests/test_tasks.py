@@ -65,6 +65,15 @@ def test_copy_sequences_pad_to_and_errors():
         tasks.copy_sequences(2, num_bits=0)
 
 
+def test_algorithmic_task_without_a_seed_draws_a_fresh_one():
+    first, second = (tasks.AlgorithmicTask("copy", 4, 1, buckets=1) for _ in range(2))
+    assert first.seed != second.seed
+    assert not np.array_equal(first[0][0], second[0][0])
+    # The seed drawn is kept: a task made with it gives the same batches.
+    again = tasks.AlgorithmicTask("copy", 4, 1, buckets=1, seed=first.seed)
+    np.testing.assert_array_equal(first[0][0], again[0][0])
+
+
 def test_copy_task_dataset_is_seeded_per_batch():
     data = tasks.CopyTask(3, steps_per_epoch=4, max_length=4, seed=5)
     assert len(data) == 4
@@ -290,3 +299,32 @@ def test_bit_errors_under_metrics_equal_weighted_metrics_in_fit():
     every_step.update_state(np.where(weights[..., None] > 0, targets, 0.0),
                             model.predict(inputs, verbose=0))
     assert float(every_step.result()) != pytest.approx(results["plain"])
+
+
+@pytest.mark.parametrize("weight, expected", [
+    (np.eye(1, 5).repeat(2, 0), 3.0),            # per step: step 0 only
+    (np.eye(1, 5).repeat(2, 0)[..., None], 3.0),  # per step, trailing 1
+    (np.array([1.0, 0.0]), 7.5),                  # per sequence
+])
+def test_bit_errors_per_sequence_weights_per_step_or_per_sequence(weight, expected):
+    metric = tasks.BitErrorsPerSequence()
+    metric.update_state(np.zeros((2, 5, 3)), np.ones((2, 5, 3)), weight.astype("float32"))
+    assert float(metric.result()) == expected
+
+
+def test_bit_errors_per_sequence_counts_integer_targets_and_bool_predictions():
+    metric = tasks.BitErrorsPerSequence()
+    metric.update_state(np.zeros((2, 5, 3), "int32"), np.ones((2, 5, 3), bool))
+    assert float(metric.result()) == 15.0
+
+
+@pytest.mark.parametrize("y_true, weight, fragment", [
+    (np.zeros((4, 4)), np.ones((4, 4)), "sample_weight"),
+    (np.zeros((2, 5, 3)), np.ones((2, 4)), "sample_weight"),
+    (np.zeros((2, 5)), None, "y_pred"),
+])
+def test_bit_errors_per_sequence_rejects_shapes_it_cannot_read(y_true, weight, fragment):
+    metric = tasks.BitErrorsPerSequence()
+    y_pred = np.ones((2, 5, 3)) if fragment == "y_pred" else np.ones_like(y_true)
+    with pytest.raises(ValueError, match=fragment):
+        metric.update_state(y_true, y_pred, weight)

@@ -38,19 +38,38 @@ def masked_softmax(logits, mask=None):
         Tensor `[..., N]`; the unmasked entries of each row sum to 1.
     """
     (logits,) = _tensors(logits)
-    if mask is not None:
-        mask = ops.cast(mask, "bool")
-        # float16 overflows at 6.5e4; wider types have range to spare.
-        is_half = keras.backend.standardize_dtype(logits.dtype) == "float16"
-        floor = -3e4 if is_half else -1e9
-        logits = ops.where(mask, logits, ops.cast(floor, logits.dtype))
-    exponentials = ops.exp(logits - ops.max(logits, axis=-1, keepdims=True))
-    if mask is not None:
-        exponentials = exponentials * ops.cast(mask, exponentials.dtype)
-    total = ops.sum(exponentials, axis=-1, keepdims=True)
-    # `total` is >= 1 unless every entry is masked; then the row is all 0.
+    if mask is None:
+        # One op, stable (it subtracts the maximum), and the cheapest on
+        # backends that pay per op.
+        return ops.softmax(logits, axis=-1)
+    mask = ops.cast(mask, "bool")
+    _check_broadcastable("mask", mask, "logits", logits)
+    # float16 overflows at 6.5e4; wider types have range to spare.
+    is_half = keras.backend.standardize_dtype(logits.dtype) == "float16"
+    floor = -3e4 if is_half else -1e9
+    logits = ops.where(mask, logits, ops.cast(floor, logits.dtype))
+    # The softmax over the floored logits, masked entries then dropped and
+    # the rest renormalised: the softmax over the unmasked entries alone.
+    # (No `ops.max`, which refuses an empty batch or row on some backends.)
+    weights = ops.softmax(logits, axis=-1) * ops.cast(mask, logits.dtype)
+    total = ops.sum(weights, axis=-1, keepdims=True)
+    # `total` is about 1 unless every entry is masked; then the row is all 0.
     # (ops.where, not ops.maximum: Keras' torch maximum returns float32.)
-    return exponentials / ops.where(total > 0, total, 1.0)
+    return weights / ops.where(total > 0, total, 1.0)
+
+
+def _check_broadcastable(name, tensor, target_name, target):
+    """Raises unless `tensor` broadcasts to `target`'s shape (static sizes)."""
+    shape, target_shape = tuple(tensor.shape), tuple(target.shape)
+    fits = len(shape) <= len(target_shape) and all(
+        a is None or b is None or a in (1, b)
+        for a, b in zip(reversed(shape), reversed(target_shape))
+    )
+    if not fits:
+        raise ValueError(
+            f"`{name}` must broadcast to the shape of `{target_name}` "
+            f"{target_shape}, received {name} with shape {shape}."
+        )
 
 
 def _tensors(*values):
@@ -87,11 +106,18 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
     """
     key, memory = _tensors(key, memory)
     key, squeeze = _add_head_axis(key)
+    dtype = keras.backend.standardize_dtype(memory.dtype)
+    if dtype in ("float16", "bfloat16"):
+        # Norms of rows near zero are ~1e-3, their products ~1e-6, and the
+        # gradient of the division their square: half precision flushes it
+        # to zero and divides by it. The scores are float32 (as Keras'
+        # attention layers compute theirs under mixed precision).
+        key, memory = ops.cast(key, "float32"), ops.cast(memory, "float32")
     # einsum rather than matmul: Keras' torch matmul computes float64 in float32.
     dots = ops.einsum("bhm,bnm->bhn", key, memory)
     key_norms = _vector_norms(key, epsilon)  # [b, h, 1]
     row_norms = ops.transpose(_vector_norms(memory, epsilon), (0, 2, 1))  # [b, 1, N]
-    similarity = dots / (key_norms * row_norms)
+    similarity = ops.cast(dots / (key_norms * row_norms), dtype)
     return ops.squeeze(similarity, 1) if squeeze else similarity
 
 

@@ -62,7 +62,7 @@ UNKNOWN = "<unk>"
 SPLITS = ("train", "test")
 UNKNOWN_WORDS = ("error", "map")
 
-_LINE = re.compile(r"^\s*(\d+) (.*)$")
+_LINE = re.compile(r"^\s*([0-9]+) (.*)$")
 _WORD = re.compile(r"[\w'-]+")
 
 
@@ -179,7 +179,7 @@ def _parse_question(text, story, line_ids, source, line_number, line):
             source, line_number, "at least one statement before a question", line
         )
     supporting = " ".join(fields[2:]).split()
-    if not all(s.isdigit() for s in supporting):
+    if not all(s.isascii() and s.isdigit() for s in supporting):
         raise _format_error(
             source, line_number, "supporting facts as line numbers after the answer", line
         )
@@ -205,8 +205,17 @@ def _parse_question(text, story, line_ids, source, line_number, line):
 def parse_file(path):
     """Parses one bAbI text file; see `parse_lines` for the errors raised."""
     path = pathlib.Path(path)
-    with open(path, encoding="utf-8") as handle:
-        return parse_lines(handle, source=str(path))
+    # utf-8-sig: a byte-order mark at the start is skipped.
+    with open(path, encoding="utf-8-sig") as handle:
+        try:
+            lines = handle.readlines()
+        except UnicodeDecodeError as error:
+            line_number = error.object[: error.start].count(b"\n") + 1
+            raise BabiFormatError(
+                f"{path}, line {line_number}: expected UTF-8 text, found the byte "
+                f"{error.object[error.start:error.start + 1]!r} ({error.reason})."
+            ) from None
+    return parse_lines(lines, source=str(path))
 
 
 def task_file(directory, task, split="train"):
@@ -299,8 +308,13 @@ class Vocabulary:
 
     def decode(self, ids):
         """Words of `ids` (ints in `0..len(self) - 1`)."""
+        ids = np.asarray(ids)
+        if ids.size and ids.dtype.kind not in "iu":
+            raise TypeError(
+                f"`ids` must be integer token ids, received ids with dtype {ids.dtype}."
+            )
         words = []
-        for index in np.asarray(ids).reshape(-1).tolist():
+        for index in ids.reshape(-1).tolist():
             if not 0 <= index < len(self):
                 raise ValueError(
                     f"Token id {index} is out of range for a vocabulary of "
@@ -321,7 +335,11 @@ class Vocabulary:
     def load(cls, path):
         """Reads a vocabulary written by `save`."""
         with open(path, encoding="utf-8") as handle:
-            tokens = json.load(handle).get("tokens")
+            try:
+                config = json.load(handle)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                config = None
+        tokens = config.get("tokens") if isinstance(config, dict) else None
         if not isinstance(tokens, list) or tokens[:2] != [PAD, UNKNOWN]:
             raise ValueError(
                 f"{os.fspath(path)!r} is not a saved Vocabulary: expected a JSON "
@@ -371,6 +389,12 @@ def vectorize(examples, vocabulary, memory_size=50, sentence_len=None,
     examples = list(examples)
     if not examples:
         raise ValueError("`examples` must hold at least one BabiExample, received [].")
+    strangers = [e for e in examples if not isinstance(e, BabiExample)]
+    if strangers:
+        raise TypeError(
+            "`examples` must be BabiExamples (from `parse_file` or `load_task`), "
+            f"received an item of type {type(strangers[0]).__name__}: {strangers[0]!r:.60}."
+        )
     memory_size = check.positive_int("memory_size", memory_size)
     longest = sentence_length(examples, memory_size)
     if sentence_len is None:

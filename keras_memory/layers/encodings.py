@@ -84,6 +84,17 @@ def encode_sentences(embedded_words, word_mask, encoding="position_centered"):
     """
     if word_mask is None:
         word_mask = ops.ones(ops.shape(embedded_words)[:-1], "bool")
+    else:
+        words_shape = check.shape_of("embedded_words", embedded_words)[:-1]
+        mask_shape = check.shape_of("mask", word_mask)
+        if len(mask_shape) != len(words_shape) or any(
+            a is not None and b is not None and a != b
+            for a, b in zip(mask_shape, words_shape)
+        ):
+            raise ValueError(
+                f"The word mask must have the shape of the words {words_shape} "
+                f"([..., sentence_len]), received mask with shape {mask_shape}."
+            )
     weights = sentence_weights(
         word_mask,
         embedded_words.shape[-1],

@@ -3,6 +3,7 @@ weight tying that decides which matrices each hop reads (Sukhbaatar et al.,
 2015, section 2.2). Used by `MemoryNetwork` (dense memories) and `MemN2N`
 (word ids)."""
 
+import keras
 from keras import ops
 
 from keras_memory.addressing import masked_softmax
@@ -34,30 +35,45 @@ def memory_attention(query, memory_keys, mask=None, use_softmax=True):
     >>> bool(p[0, 0] > 0.99)
     True
     """
+    dtype = keras.backend.standardize_dtype(query.dtype)
+    if dtype in ("float16", "bfloat16"):
+        # Scores and softmax in float32, as Keras' attention layers compute
+        # them under mixed precision: scores overflow float16 at 6.5e4.
+        query, memory_keys = ops.cast(query, "float32"), ops.cast(memory_keys, "float32")
     # einsum rather than matmul: Keras' torch matmul computes float64 in float32.
     scores = ops.einsum("bd,bnd->bn", query, memory_keys)
     if isinstance(use_softmax, bool):
-        return masked_softmax(scores, mask) if use_softmax else _masked(scores, mask)
-    return ops.where(
-        use_softmax > 0.5, masked_softmax(scores, mask), _masked(scores, mask)
-    )
+        weights = masked_softmax(scores, mask) if use_softmax else _masked(scores, mask)
+    else:
+        weights = ops.where(
+            use_softmax > 0.5, masked_softmax(scores, mask), _masked(scores, mask)
+        )
+    return ops.cast(weights, dtype)
 
 
 def _masked(scores, mask):
-    return scores if mask is None else scores * ops.cast(mask, scores.dtype)
+    # where, not a product: a masked slot's score is 0 even if it is NaN.
+    if mask is None:
+        return scores
+    return ops.where(ops.cast(mask, "bool"), scores, ops.zeros_like(scores))
 
 
-def memory_read(attention, memory_values):
+def memory_read(attention, memory_values, mask=None):
     """Weighted sum of memories, `o = sum_i p_i c_i`.
 
     Args:
         attention: `[batch, memory_size]`.
         memory_values: `[batch, memory_size, memory_dim]`, memories embedded
             by the hop's output embedding C.
+        mask: optional boolean `[batch, memory_size]`, `False` for padding:
+            those slots add nothing, whatever they hold (NaN included).
 
     Returns:
         `[batch, memory_dim]`.
     """
+    if mask is not None:
+        keep = ops.expand_dims(ops.cast(mask, "bool"), -1)
+        memory_values = ops.where(keep, memory_values, ops.zeros_like(memory_values))
     return ops.einsum("bn,bnd->bd", attention, memory_values)
 
 
@@ -112,7 +128,7 @@ def run_hops(state, embedded, hop_pairs, memory_mask, use_softmax,
         attention = memory_attention(
             state, embedded[key_index], memory_mask, use_softmax
         )
-        read = memory_read(attention, embedded[value_index])
+        read = memory_read(attention, embedded[value_index], memory_mask)
         if hop_transition is not None:
             state = ops.einsum("bd,de->be", state, hop_transition)
         state = state + read

@@ -24,12 +24,15 @@ from keras_memory.layers.memory_network import split_pair
 
 
 def _check_ids(name, tensor):
+    """Returns the word ids as int32, or raises unless they are integers."""
     dtype = keras.backend.standardize_dtype(getattr(tensor, "dtype", "int32"))
     if "int" not in dtype:
         raise TypeError(
             f"`{name}` must hold integer word ids, received {name} with "
             f"dtype {dtype}."
         )
+    # One id type for every backend's gather (tensorflow's refuses uint8).
+    return tensor if dtype == "int32" else ops.cast(tensor, "int32")
 
 
 EMPTY_SLOT_MODES = ("masked", "null")
@@ -268,8 +271,8 @@ class MemN2N(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         query, story = self._split(inputs)
-        _check_ids("query", query)
-        _check_ids("story", story)
+        query = _check_ids("query", query)
+        story = _check_ids("story", story)
         self._check_shapes(check.shape_of("query", query), check.shape_of("story", story))
         story_words = ops.not_equal(story, 0)
         slot_mask = ops.any(story_words, axis=-1)

@@ -111,7 +111,20 @@ class _LinearMemoryLayer(keras.layers.Layer):
             self.input_dim,
             self.memory_size,
         )
-        return query, memories, _memory_mask(mask, memory_mask, memories_shape)
+        # Integer (or bool) inputs are numbers like any other: cast them, as
+        # Keras' own layers do, rather than fail inside a backend matmul.
+        query, memories = (
+            x if "float" in keras.backend.standardize_dtype(x.dtype)
+            else ops.cast(x, self.compute_dtype)
+            for x in (query, memories)
+        )
+        memory_mask = _memory_mask(mask, memory_mask, memories_shape)
+        if memory_mask is not None:
+            # Masked slots hold zeros from here on: whatever they held (NaN
+            # included) reaches neither the output nor the gradients.
+            keep = ops.expand_dims(ops.cast(memory_mask, "bool"), -1)
+            memories = ops.where(keep, memories, ops.zeros_like(memories))
+        return query, memories, memory_mask
 
     @classmethod
     def from_config(cls, config):
@@ -203,7 +216,7 @@ class MemoryHop(_LinearMemoryLayer):
         keys = _embed(memories, self.input_embedding)
         values = _embed(memories, self.output_embedding)
         attention = memory_attention(query, keys, memory_mask, self.use_softmax)
-        state = query + memory_read(attention, values)
+        state = query + memory_read(attention, values, memory_mask)
         return (state, attention) if self.return_attention else state
 
     def compute_output_shape(self, input_shape):

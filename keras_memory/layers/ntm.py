@@ -273,6 +273,12 @@ class NTMCell(MemoryCell):
 
     def get_initial_state(self, batch_size=None):
         """The state every sequence starts from, as a flat list."""
+        if not self.built:
+            raise ValueError(
+                "NTMCell.get_initial_state needs the cell built (its initial reads "
+                "and weights are weights): call `cell.build((None, input_size))` "
+                "or the cell first."
+            )
         dtype = self.compute_dtype
 
         def tiled(value):

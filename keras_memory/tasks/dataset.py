@@ -45,8 +45,9 @@ class AlgorithmicTask(keras.utils.PyDataset):
             training, for little on jax, part of a step on tensorflow):
             e.g. `buckets=20, pad="longest"` gives one copy length per
             batch, one graph.
-        seed: int or `None`. Batch `i` of epoch `e` is the same for the
-            same seed, whatever order the batches are asked in. Batches 0
+        seed: int, or `None` (a fresh random seed, kept in `self.seed`).
+            Batch `i` of epoch `e` is the same for the same seed, whatever
+            order the batches are asked in. Batches 0
             and 1 of each epoch use the longest and the shortest bucket
             (Keras' TensorFlow adapter infers shapes from those two).
         **options: the task generator's options (`min_length`,
@@ -111,7 +112,9 @@ class AlgorithmicTask(keras.utils.PyDataset):
                 [b - a + 1 for a, b in self._size_ranges.values()], "float64"
             )
             self._size_weights /= self._size_weights.sum()
-        self.seed = 0 if seed is None else seed
+        # None: a fresh seed of its own, kept (and reported) in `self.seed`.
+        self.seed = (int(np.random.SeedSequence().entropy) if seed is None
+                     else check.positive_int("seed", seed, minimum=0))
         self.epoch = 0
 
     def padded_length(self, needed, lengths=None):

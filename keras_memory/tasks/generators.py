@@ -27,8 +27,11 @@ from keras_memory import _validation as check
 
 
 def _generator(seed):
+    """A NumPy generator from `seed`: an int >= 0, `None` or a generator."""
     if isinstance(seed, np.random.Generator):
         return seed
+    if seed is not None:
+        seed = check.positive_int("seed", seed, minimum=0)
     return np.random.default_rng(seed)
 
 
@@ -359,9 +362,8 @@ def key_value_lookup(
     memory_size = check.positive_int("memory_size", memory_size)
     key_dim = check.positive_int("key_dim", key_dim)
     num_classes = check.positive_int("num_classes", num_classes)
-    if not noise >= 0:
-        raise ValueError(f"`noise` must be >= 0, received noise={noise!r}.")
-    rng = np.random.default_rng(seed)
+    noise = check.non_negative_float("noise", noise)
+    rng = _generator(seed)
     keys = rng.normal(size=(num_examples, memory_size, key_dim))
     # Unit keys: the best dot-product match is then the nearest key.
     keys /= np.linalg.norm(keys, axis=-1, keepdims=True)
