@@ -58,22 +58,29 @@ def _masked(scores, mask):
     return ops.where(ops.cast(mask, "bool"), scores, ops.zeros_like(scores))
 
 
-def memory_read(attention, memory_values, mask=None):
+def memory_read(attention, memory_values):
     """Weighted sum of memories, `o = sum_i p_i c_i`.
+
+    A masked slot has attention 0 (`memory_attention`), so it adds nothing
+    as long as its value is finite: `MemoryHop` and `MemoryNetwork` zero
+    masked memories before embedding them.
 
     Args:
         attention: `[batch, memory_size]`.
         memory_values: `[batch, memory_size, memory_dim]`, memories embedded
             by the hop's output embedding C.
-        mask: optional boolean `[batch, memory_size]`, `False` for padding:
-            those slots add nothing, whatever they hold (NaN included).
 
     Returns:
         `[batch, memory_dim]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> attention = np.array([[0.25, 0.75]], "float32")
+    >>> values = np.array([[[4.0, 0.0], [0.0, 4.0]]], "float32")
+    >>> [round(float(v), 2) for v in memory_read(attention, values)[0]]
+    [1.0, 3.0]
     """
-    if mask is not None:
-        keep = ops.expand_dims(ops.cast(mask, "bool"), -1)
-        memory_values = ops.where(keep, memory_values, ops.zeros_like(memory_values))
     return ops.einsum("bn,bnd->bd", attention, memory_values)
 
 
@@ -128,7 +135,7 @@ def run_hops(state, embedded, hop_pairs, memory_mask, use_softmax,
         attention = memory_attention(
             state, embedded[key_index], memory_mask, use_softmax
         )
-        read = memory_read(attention, embedded[value_index], memory_mask)
+        read = memory_read(attention, embedded[value_index])
         if hop_transition is not None:
             state = ops.einsum("bd,de->be", state, hop_transition)
         state = state + read

@@ -216,7 +216,7 @@ class MemoryHop(_LinearMemoryLayer):
         keys = _embed(memories, self.input_embedding)
         values = _embed(memories, self.output_embedding)
         attention = memory_attention(query, keys, memory_mask, self.use_softmax)
-        state = query + memory_read(attention, values, memory_mask)
+        state = query + memory_read(attention, values)
         return (state, attention) if self.return_attention else state
 
     def compute_output_shape(self, input_shape):
