@@ -28,9 +28,8 @@ Its `call(inputs, states, training)` is `cell_call(self, ...)`, so that
 - `eager_loop` (torch): a Python loop that carries the named state from
   step to step, without Keras' per-step bookkeeping.
 
-All give the outputs and final states of `keras.layers.RNN`'s loop. This is,
-with `addressing/_products.py` (the form of products), the only module of
-`keras_memory` that asks which backend runs.
+All give the outputs and final states of `keras.layers.RNN`'s loop. Which
+loop runs is a per-backend choice of `keras_memory._backend`.
 """
 
 import inspect
@@ -38,6 +37,7 @@ import inspect
 import keras
 from keras import ops
 
+from keras_memory import _backend
 from keras_memory import _validation as check
 
 REMAT_CHOICES = ("auto", True, False)
@@ -68,13 +68,12 @@ def step_remat(remat, batch_size, state_numbers):
     inside the RNN loop; `"auto"`: on jax once `batch_size * state_numbers
     >= REMAT_MIN_STATE`, where XLA then moves far less memory per step.
     """
-    backend = keras.backend.backend()
-    if backend == "tensorflow" or remat is False:
+    if not _backend.can_recompute_steps() or remat is False:
         return False
     if remat is True:
         return True
     return (
-        backend == "jax"
+        _backend.recomputes_by_default()
         and batch_size is not None
         and batch_size * state_numbers >= REMAT_MIN_STATE
     )
@@ -87,10 +86,9 @@ def whole_step_remat(remat):
     the gradient, which outweighs the recomputation at any batch size:
     `"auto"` on jax, `True` on jax and torch, never on tensorflow.
     """
-    backend = keras.backend.backend()
-    if backend == "tensorflow" or remat is False:
+    if not _backend.can_recompute_steps() or remat is False:
         return False
-    return remat is True or backend == "jax"
+    return remat is True or _backend.recomputes_by_default()
 
 
 def _largest_state(cell):
@@ -289,15 +287,14 @@ def run(cell, sequences, initial_state, mask=None, *, keras_loop, go_backwards=F
     """
     if isinstance(mask, (list, tuple)):
         mask = mask[0]
-    backend = keras.backend.backend()
     options = dict(go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
                    training=training)
-    if (backend == "torch" and not unroll
+    if (_backend.python_time_loop() and not unroll
             and not step_remat(cell.remat, sequences.shape[0], _largest_state(cell))):
         return eager_loop(cell, sequences, initial_state, mask, **options)
     if mask is None or unroll:
         return keras_loop()
-    loop = masked_while_loop if backend == "tensorflow" else masked_scan
+    loop = masked_while_loop if _backend.while_loop_for_masks() else masked_scan
     return loop(cell, sequences, initial_state, mask, **options)
 
 

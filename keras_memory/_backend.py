@@ -1,0 +1,48 @@
+"""Every choice `keras_memory` makes by backend, in one place.
+
+The layers are written once with `keras.ops` and compute the same numbers on
+every backend. A few choices of *form* are faster one way on one backend and
+another way on the others; each is a function here, and no other module asks
+which backend runs:
+
+- jax traces and compiles a whole training step (XLA);
+- torch runs op by op, so each Keras op costs its dispatch;
+- tensorflow runs op by op too, or under XLA with `jit_compile=True`, and
+  its `tf.recompute_grad` cannot run inside the RNN loop.
+"""
+
+import keras
+
+
+def einsum_products():
+    """Whether outer products and sums of products are `einsum`s.
+
+    On jax: XLA's CPU compiler runs them, and the sums their gradients
+    make, as dot kernels (`addressing/_products.py`). Elsewhere a broadcast
+    is fewer ops.
+    """
+    return keras.backend.backend() == "jax"
+
+
+def can_recompute_steps():
+    """Whether a step may be recomputed in the backward pass (not tensorflow)."""
+    return keras.backend.backend() != "tensorflow"
+
+
+def recomputes_by_default():
+    """Whether `remat="auto"` recomputes (jax: XLA then moves far less memory)."""
+    return keras.backend.backend() == "jax"
+
+
+def python_time_loop():
+    """Whether a Python loop over time is the fastest loop (torch, op by op)."""
+    return keras.backend.backend() == "torch"
+
+
+def while_loop_for_masks():
+    """Whether a masked sequence runs in a bounded while loop (tensorflow).
+
+    XLA (`jit_compile=True`) can differentiate that loop; elsewhere the
+    masked loop is an `ops.scan`.
+    """
+    return keras.backend.backend() == "tensorflow"
