@@ -46,3 +46,25 @@ def while_loop_for_masks():
     masked loop is an `ops.scan`.
     """
     return keras.backend.backend() == "tensorflow"
+
+
+def holds_values(tensor):
+    """Whether `tensor`'s values can be read now, without a trace or a graph.
+
+    True in eager calls (torch, and jax and tensorflow outside `jit` and
+    `tf.function`); False while Keras builds a model symbolically and while
+    jax or tensorflow traces a function, where a check on values cannot
+    raise and the layer must make any input safe instead.
+    """
+    if keras.utils.is_keras_tensor(tensor):
+        return False
+    backend = keras.backend.backend()
+    if backend == "jax":
+        from keras.src.utils.jax_utils import is_in_jax_tracing_scope
+
+        return not is_in_jax_tracing_scope(tensor)
+    if backend == "tensorflow":
+        from keras.src.utils.backend_utils import in_tf_graph
+
+        return not in_tf_graph()
+    return True

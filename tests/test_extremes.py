@@ -153,6 +153,29 @@ def test_memn2n_with_one_sentence_and_huge_embeddings():
     assert_finite(outputs)
 
 
+def test_memn2n_word_ids_outside_the_vocabulary():
+    """Eager calls raise; traced calls (jax, tensorflow) read them as padding."""
+    model = km.memn2n(9, 3, memory_size=4, memory_dim=5)
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    query = np.array([[5, 6, 0]] * 2, "int32")
+    story = np.array([[[3, 4, 0], [2, 7, 1], [0, 0, 0], [0, 0, 0]]] * 2, "int32")
+    bad = story.copy()
+    bad[0, 1, 1], bad[1, 0, 0] = 9, -1  # one past the vocabulary; "-1 as padding"
+    padded = np.where((bad < 0) | (bad >= 9), 0, bad)
+    with pytest.raises(ValueError, match="word id (9|-1)"):
+        model({"query": query, "stories": bad})
+    if keras.backend.backend() == "torch":  # torch runs eagerly: predict and fit check too
+        with pytest.raises(ValueError, match="vocab_size - 1 = 8"):
+            model.predict({"query": query, "stories": bad}, verbose=0)
+        return
+    np.testing.assert_allclose(
+        model.predict({"query": query, "stories": bad}, verbose=0),
+        model.predict({"query": query, "stories": padded}, verbose=0), atol=1e-6)
+    assert model.predict({"query": query, "stories": bad}, verbose=0).std() > 0
+    model.train_on_batch({"query": query, "stories": bad}, np.array([1, 2]))
+    assert_finite([w.value for w in model.weights])
+
+
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_mixed_precision_policies_run_finite_with_float32_variables(policy):
     previous = keras.config.dtype_policy()

@@ -9,9 +9,12 @@ encoding (bag of words or position encoding), adds a temporal encoding per
 memory slot, and attends. The answer is a softmax over the vocabulary.
 """
 
+import math
+
 import keras
 from keras import ops
 
+from keras_memory import _backend
 from keras_memory import _validation as check
 from keras_memory._compat import upgrade_config
 from keras_memory._kernels import KernelOptions
@@ -23,8 +26,14 @@ from keras_memory.layers.hops import make_tied_embeddings
 from keras_memory.layers.memory_network import split_pair
 
 
-def _check_ids(name, tensor):
-    """Returns the word ids as int32, or raises unless they are integers."""
+def _check_ids(name, tensor, vocab_size):
+    """The word ids as int32, each in `0..vocab_size - 1`.
+
+    Raises `TypeError` unless they are integers and, where the values can
+    be read (eager calls), `ValueError` for an id outside the vocabulary.
+    In traced calls (`jit`, `tf.function`) such an id reads as padding
+    (id 0): no error can be raised there, and no NaN comes out.
+    """
     dtype = keras.backend.standardize_dtype(getattr(tensor, "dtype", "int32"))
     if "int" not in dtype:
         raise TypeError(
@@ -32,7 +41,19 @@ def _check_ids(name, tensor):
             f"dtype {dtype}."
         )
     # One id type for every backend's gather (tensorflow's refuses uint8).
-    return tensor if dtype == "int32" else ops.cast(tensor, "int32")
+    ids = tensor if dtype == "int32" else ops.cast(tensor, "int32")
+    if not _backend.holds_values(ids):
+        in_range = ops.logical_and(ops.greater_equal(ids, 0), ops.less(ids, vocab_size))
+        return ops.where(in_range, ids, ops.zeros_like(ids))
+    if math.prod(ops.shape(ids)):
+        low, high = (int(v) for v in ops.convert_to_numpy(ops.stack([ops.min(ids), ops.max(ids)])))
+        if low < 0 or high >= vocab_size:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"`{name}` holds word id {bad}, outside the vocabulary: ids run from "
+                f"0 (padding) to vocab_size - 1 = {vocab_size - 1}."
+            )
+    return ids
 
 
 EMPTY_SLOT_MODES = ("masked", "null")
@@ -147,7 +168,10 @@ class MemN2N(keras.layers.Layer):
         inputs: list `[query, story]`, integer word ids, query `[batch, J]`
             and story `[batch, N, J]`. Id 0 is padding: padding words are
             left out of sentence encodings; slots with no word are empty
-            memories (see `empty_slots`).
+            memories (see `empty_slots`). An id outside `0..vocab_size - 1`
+            raises `ValueError` in an eager call; in a traced one (`jit`,
+            `tf.function`: `fit` and `predict` on jax and tensorflow), where
+            nothing can be raised, it reads as padding.
         training: applies `random_noise` when true.
 
     Returns:
@@ -271,8 +295,8 @@ class MemN2N(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         query, story = self._split(inputs)
-        query = _check_ids("query", query)
-        story = _check_ids("story", story)
+        query = _check_ids("query", query, self.vocab_size)
+        story = _check_ids("story", story, self.vocab_size)
         self._check_shapes(check.shape_of("query", query), check.shape_of("story", story))
         story_words = ops.not_equal(story, 0)
         slot_mask = ops.any(story_words, axis=-1)
