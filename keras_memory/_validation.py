@@ -37,11 +37,27 @@ def choice(name, value, choices):
     return value
 
 
+def _static_dim(dim):
+    """A dimension as an int, or `None` when unknown until run time.
+
+    Besides `None`, symbolic dimensions are unknown: jax's `export` traces
+    with a batch dimension that `int()` cannot resolve.
+    """
+    if dim is None or isinstance(dim, numbers.Integral):
+        return None if dim is None else int(dim)
+    if isinstance(dim, (str, bytes, numbers.Real)):
+        raise TypeError(dim)
+    try:
+        return int(dim)
+    except Exception:  # a symbolic dimension (jax.export); no jax import here
+        return None
+
+
 def shape_of(name, shape_or_tensor):
     """Returns a static shape tuple from a shape or a tensor-like value."""
     shape = getattr(shape_or_tensor, "shape", shape_or_tensor)
     try:
-        return tuple(None if d is None else int(d) for d in shape)
+        return tuple(_static_dim(d) for d in shape)
     except TypeError:
         raise TypeError(
             f"`{name}` must be a tensor or a shape tuple, "

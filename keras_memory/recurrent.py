@@ -106,7 +106,7 @@ def cell_call(cell, inputs, states, training=None):
         output, state = cell.step(step_inputs, cell.unpack_state(flat_states), training)
         return output, cell.pack_state(state)
 
-    if step_remat(cell.remat, inputs.shape[0], _largest_state(cell)):
+    if step_remat(cell.remat, check.shape_of("inputs", inputs)[0], _largest_state(cell)):
         return keras.remat(flat_step)(inputs, *states)
     return flat_step(inputs, *states)
 
@@ -290,7 +290,8 @@ def run(cell, sequences, initial_state, mask=None, *, keras_loop, go_backwards=F
     options = dict(go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
                    training=training)
     if (_backend.python_time_loop() and not unroll
-            and not step_remat(cell.remat, sequences.shape[0], _largest_state(cell))):
+            and not step_remat(cell.remat, check.shape_of("sequences", sequences)[0],
+                               _largest_state(cell))):
         return eager_loop(cell, sequences, initial_state, mask, **options)
     if mask is None or unroll:
         return keras_loop()

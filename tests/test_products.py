@@ -20,6 +20,10 @@ CASES = {
                       np.sum(A**2, -1, keepdims=True)),
     "vector_matrix": (lambda a, b, m: products.vector_matrix(a, m),
                       np.einsum("bri,brij->brj", A, MATRIX)),
+    "product_over_heads": (lambda a, b, m: products.product_over_heads(m),
+                           np.prod(MATRIX, axis=1)),
+    "product_over_one_head": (lambda a, b, m: products.product_over_heads(m[:, :1]),
+                              MATRIX[:, 0]),
 }
 
 

@@ -11,8 +11,12 @@ products). Both forms below are the same numbers (up to float rounding):
 - as broadcasts, for torch and tensorflow, which run op by op (tensorflow
   without `jit_compile`): there each `einsum` costs several elementwise
   ops.
+
+`product_over_heads` is the one product reduction: a chain of multiplies on
+jax, one `prod` elsewhere.
 """
 
+import keras
 from keras import ops
 
 from keras_memory import _backend
@@ -56,3 +60,21 @@ def vector_matrix(vector, matrix):
     if compiled():
         return ops.einsum("...i,...ij->...j", vector, matrix)
     return ops.sum(ops.expand_dims(vector, -1) * matrix, axis=-2)
+
+
+def product_over_heads(tensor):
+    """`[B, H, ...] -> [B, ...]`: the product over axis 1, whose size is static.
+
+    On jax a chain of `H - 1` multiplies (XLA fuses them): jax cannot
+    differentiate a product reduction under `export`'s symbolic batch
+    size. Elsewhere one `prod`, given its dtype (Keras' torch `prod`
+    computes float64 in float32 otherwise).
+    """
+    if tensor.shape[1] == 1:
+        return tensor[:, 0]
+    if compiled():
+        result = tensor[:, 0]
+        for head in range(1, tensor.shape[1]):
+            result = result * tensor[:, head]
+        return result
+    return ops.prod(tensor, axis=1, dtype=keras.backend.standardize_dtype(tensor.dtype))

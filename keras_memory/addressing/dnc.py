@@ -167,13 +167,12 @@ def usage_update(usage, write_weights, free_gates, read_weights):
     usage, write_weights, free_gates, read_weights = _tensors(
         usage, write_weights, free_gates, read_weights
     )
-    dtype = keras.backend.standardize_dtype(usage.dtype)  # Keras' torch prod
     if write_weights.shape[1] == 1:
         written = write_weights[:, 0]
     else:
-        written = 1.0 - ops.prod(1.0 - write_weights, axis=1, dtype=dtype)  # needs it
+        written = 1.0 - products.product_over_heads(1.0 - write_weights)
     usage = usage + (1.0 - usage) * written
-    kept = ops.prod(1.0 - free_gates[:, :, None] * read_weights, axis=1, dtype=dtype)
+    kept = products.product_over_heads(1.0 - free_gates[:, :, None] * read_weights)
     return usage * kept
 
 

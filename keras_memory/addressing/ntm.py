@@ -268,11 +268,6 @@ def write(memory, weights, erase, add):
     erase, _ = _add_head_axis(erase)
     add, _ = _add_head_axis(add)
     erase_factors = 1.0 - products.outer(weights, erase)  # [b, h, N, M]
-    if weights.shape[1] == 1:
-        keep = erase_factors[:, 0]
-    else:
-        # An explicit dtype: Keras' torch prod computes float64 in float32.
-        dtype = keras.backend.standardize_dtype(memory.dtype)
-        keep = ops.prod(erase_factors, axis=1, dtype=dtype)
+    keep = products.product_over_heads(erase_factors)
     added = ops.einsum("bhn,bhm->bnm", weights, add)
     return memory * keep + added
