@@ -116,10 +116,19 @@ def main(argv=None):
         jit_compile=True if keras.backend.backend() == "tensorflow" else "auto",
     )
     curve = []
+    # Batches after which the epoch's running loss is NaN or Inf (from the
+    # first bad batch to the end of its epoch): 0 means no batch went NaN.
+    nan_batches = []
 
     class Curve(keras.callbacks.Callback):
+        async_safe = True  # the batch hook only appends: training need not wait for it
+
         def on_train_begin(self, logs=None):
             self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if not np.isfinite(float(logs["loss"])):
+                nan_batches.append(batch)
 
         def on_epoch_end(self, epoch, logs=None):
             errors = float(logs["bit_errors_per_sequence"])
@@ -160,7 +169,8 @@ def main(argv=None):
     difference = float(np.max(np.abs(reloaded.predict(x, verbose=0) - model.predict(x, verbose=0))))
     print(f"saved {path}; reloaded model differs by {difference:.1e}")
     with open(os.path.join(args.output_dir, "curve.json"), "w") as handle:
-        json.dump({"curve": curve, "eval": results}, handle, indent=1)
+        json.dump({"curve": curve, "eval": results, "nan_batches": len(nan_batches)},
+                  handle, indent=1)
 
     record = km.trace(model, x)
     try:
