@@ -387,6 +387,11 @@ class MemoryRNN(keras.layers.RNN):
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         """The loop `run` picks for this backend (module docs)."""
+        if self.stateful:
+            # The state variables are assigned the final states after the
+            # loop: on torch in place, under tensors the backward pass needs.
+            # The loop starts from copies (Keras' own loop copies each step).
+            initial_state = [ops.copy(state) for state in initial_state]
         return run(
             self.cell, sequences, initial_state, mask,
             keras_loop=lambda: super(MemoryRNN, self).inner_loop(

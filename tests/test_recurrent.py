@@ -268,3 +268,28 @@ def test_a_saved_remat_none_loads_as_auto():
     cell_config = km.NTMCell(**SMALL).get_config()
     cell_config["remat"] = None
     assert km.NTMCell.from_config(cell_config).remat == "auto"
+
+
+@pytest.mark.parametrize("layer_class", [km.NTM, km.DNC])
+def test_stateful_layers_carry_their_state_and_train(layer_class):
+    layer = layer_class(**SMALL, output_size=2, stateful=True, return_sequences=True)
+    inputs = keras.Input(batch_shape=(2, 3, I))
+    model = keras.Model(inputs, layer(inputs))
+    x = sequences(batch=2, time=6)
+    plain = layer_class(**SMALL, output_size=2, return_sequences=True)
+    plain(x)
+    plain.set_weights(layer.get_weights())
+    # Two calls of 3 steps continue each other: one sequence of 6.
+    chunks = [to_numpy(model(x[:, :3])), to_numpy(model(x[:, 3:]))]
+    assert_all_close(np.concatenate(chunks, axis=1), plain(x), atol=1e-5)
+    # Training: torch once raised "modified by an inplace operation" here,
+    # the state variables being assigned under tensors the backward pass
+    # still needed.
+    layer.reset_state()
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    controller = [w for w in model.trainable_weights if "controller" in w.path]
+    before = [to_numpy(w) for w in controller]
+    for chunk in (slice(0, 3), slice(3, 6)):
+        assert np.isfinite(model.train_on_batch(x[:, chunk], np.ones((2, 3, 2), "float32")))
+    assert all(np.all(np.isfinite(to_numpy(w))) for w in model.weights)
+    assert all(not np.allclose(to_numpy(w), b) for w, b in zip(controller, before))
