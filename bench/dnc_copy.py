@@ -94,9 +94,8 @@ def run_worker(args, side, backend, batch_size):
     command = [sys.executable, __file__, "--worker", side, "--batch-size", str(batch_size),
                "--batches", str(args.batches), "--warmup", str(args.warmup),
                "--seed", str(args.seed)] + (["--xla"] if backend.endswith("-xla") else [])
-    result = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    line = next((s for s in result.stdout.splitlines() if s.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"{side} {backend} failed:\n{result.stderr[-3000:]}")
     return json.loads(line[len("RESULT "):])["sequences_per_s"]

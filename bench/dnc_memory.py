@@ -70,8 +70,8 @@ def main():
             command = [sys.executable, __file__, "--worker", "--size", str(size),
                        "--batch-size", str(args.batch_size), "--steps", str(args.steps)]
             result = subprocess.run(command, env=dict(os.environ, KERAS_BACKEND=backend),
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")),
+                                    capture_output=True, text=True)
+            line = next((s for s in result.stdout.splitlines() if s.startswith("RESULT ")),
                         None)
             link_mb = args.batch_size * size * size * 4 / 2**20
             if line is None:

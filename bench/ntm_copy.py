@@ -197,7 +197,7 @@ def run_child(args, backend, extra, show_progress=False):
     command = [sys.executable, __file__, "--worker", *extra]
     result = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True,
                             stderr=None if show_progress else subprocess.PIPE)
-    line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
+    line = next((s for s in result.stdout.splitlines() if s.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"{backend} worker failed:\n{(result.stderr or '')[-3000:]}")
     return json.loads(line[len("RESULT "):])

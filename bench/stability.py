@@ -146,8 +146,8 @@ def converge(args):
                    "length_40": record["eval"]["40"]}
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print(f"\n| backend | seed | converged | sequences | training s | NaN batches "
-          f"| bit errors at length 40 |")
+    print("\n| backend | seed | converged | sequences | training s | NaN batches "
+          "| bit errors at length 40 |")
     print("|---|---:|---|---:|---:|---:|---:|")
     for row in rows:
         print(f"| {row['backend']} | {row['seed']} | {'yes' if row['converged'] else 'no'} "

@@ -77,11 +77,13 @@ def parse_args(argv):
     parser.add_argument("--linear-learning-rate", type=float, default=0.005)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--hops", type=int, default=3)
-    parser.add_argument("--memory-dim", type=int, help="embedding width d; default 20 (50 when joint)")
+    parser.add_argument("--memory-dim", type=int,
+                        help="embedding width d; default 20 (50 when joint)")
     parser.add_argument("--memory-size", type=int,
                         help="default: the longest training story, at most 50")
     parser.add_argument("--encoding", default="position_centered",
-                        choices=["position_centered", "position_padded", "position", "bag_of_words"])
+                        choices=["position_centered", "position_padded", "position",
+                                 "bag_of_words"])
     parser.add_argument("--tying", choices=["adjacent", "layerwise", "none"], default="adjacent")
     parser.add_argument("--empty-slots", choices=["null", "masked"], default="null",
                         help="empty memory slots: null memories attention can land "

@@ -260,7 +260,7 @@ def eager_loop(cell, sequences, initial_state, mask=None, *, go_backwards=False,
             if bool(ops.any(keep)):
                 new_output, new_state = step(inputs, state, training)
                 state = keras.tree.map_structure(
-                    lambda n, o: _keep_rows(keep, n, o), new_state, state
+                    lambda n, o: _keep_rows(keep, n, o), new_state, state  # noqa: B023
                 )
                 output = _keep_rows(keep, new_output, output)
         outputs.append(output)

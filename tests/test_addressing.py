@@ -172,7 +172,8 @@ def test_head_axis_equals_separate_calls():
     weights = f32(rng.dirichlet(np.ones(5), size=(2, 3)))
     reads = np_(addressing.read(memory, weights))
     for h in range(3):
-        np.testing.assert_allclose(reads[:, h], np_(addressing.read(memory, weights[:, h])), atol=1e-6)
+        np.testing.assert_allclose(reads[:, h], np_(addressing.read(memory, weights[:, h])),
+                                   atol=1e-6)
 
 
 @pytest.mark.parametrize("width", [2, 4])
@@ -286,7 +287,8 @@ DNC = np.random.default_rng(11)
 USAGE = DNC.uniform(size=(B_, N_))
 WRITE_W = DNC.dirichlet(np.ones(N_), size=(B_, W_)) * 0.9
 READ_W = DNC.dirichlet(np.ones(N_), size=(B_, R_))
-LINK = np_link(DNC.uniform(size=(B_, W_, N_, N_)) * 0.2, DNC.dirichlet(np.ones(N_), size=(B_, W_)) * 0.5, WRITE_W)
+LINK = np_link(DNC.uniform(size=(B_, W_, N_, N_)) * 0.2,
+               DNC.dirichlet(np.ones(N_), size=(B_, W_)) * 0.5, WRITE_W)
 PRECEDENCE = DNC.dirichlet(np.ones(N_), size=(B_, W_)) * 0.7
 
 
@@ -348,8 +350,12 @@ def test_writes_to_rows_0_then_1_link_0_to_1_and_reads_follow_them():
         precedence = addressing.precedence_update(precedence, write_weights)
     link = np_(link)
     assert link[0, 0, 1, 0] == 1.0 and link.sum() == 1.0  # L[1, 0]: 1 came after 0
-    forward = np_(addressing.directional_read_weights(link, f32(one_hot(0, size)[None, None]), True))
-    backward = np_(addressing.directional_read_weights(link, f32(one_hot(1, size)[None, None]), False))
+
+    def directional(row, forward):
+        weights = f32(one_hot(row, size)[None, None])
+        return np_(addressing.directional_read_weights(link, weights, forward))
+
+    forward, backward = directional(0, True), directional(1, False)
     np.testing.assert_array_equal(forward[0, 0, 0], one_hot(1, size))  # forward from 0 reads 1
     np.testing.assert_array_equal(backward[0, 0, 0], one_hot(0, size))  # backward from 1 reads 0
 
@@ -374,7 +380,8 @@ def _interface(rng):
 
 def _np_cosine_weights(keys, memory, strengths):
     dots = np.einsum("bhm,bnm->bhn", keys, memory)
-    norms = np.sqrt((keys ** 2).sum(-1) + EPS)[..., None] * np.sqrt((memory ** 2).sum(-1) + EPS)[:, None]
+    norms = (np.sqrt((keys ** 2).sum(-1) + EPS)[..., None]
+             * np.sqrt((memory ** 2).sum(-1) + EPS)[:, None])
     scores = strengths[..., None] * dots / norms
     scores = np.exp(scores - scores.max(-1, keepdims=True))
     return scores / scores.sum(-1, keepdims=True)
@@ -418,7 +425,8 @@ def test_dnc_functions_stay_finite_at_usage_0_and_1(value):
     zeros = np.zeros
     state = (zeros((B_, N_, M_)), usage, zeros((B_, W_, N_, N_)), zeros((B_, W_, N_)),
              zeros((B_, R_, N_)), zeros((B_, W_, N_)))
-    result = addressing.dnc_access(*map(f32, state), **{k: f32(v) for k, v in _interface(rng).items()})
+    interface = {k: f32(v) for k, v in _interface(rng).items()}
+    result = addressing.dnc_access(*map(f32, state), **interface)
     for name, part in zip(result._fields, result):
         assert np.all(np.isfinite(np_(part))), name
 
@@ -435,10 +443,10 @@ def test_dnc_functions_stay_finite_at_usage_0_and_1(value):
          [USAGE, WRITE_W, DNC.uniform(size=(B_, R_)), READ_W]),
         ("precedence", lambda p, w: _total(ops.sum(addressing.precedence_update(p, w), 1)),
          [PRECEDENCE, WRITE_W]),
-        ("link", lambda l, p, w: _total(ops.sum(addressing.link_update(l, p, w), (1, 2))),
+        ("link", lambda k, p, w: _total(ops.sum(addressing.link_update(k, p, w), (1, 2))),
          [LINK, PRECEDENCE, WRITE_W]),
-        ("directional", lambda l, r: _total(ops.sum(
-            addressing.directional_read_weights(l, r, True), (1, 2))), [LINK, READ_W]),
+        ("directional", lambda k, r: _total(ops.sum(
+            addressing.directional_read_weights(k, r, True), (1, 2))), [LINK, READ_W]),
     ],
 )
 def test_dnc_finite_difference_gradients(name, fn, args):

@@ -93,7 +93,9 @@ def test_vectorize_keeps_the_most_recent_sentences_newest_first():
     data = babi.vectorize(examples, vocabulary, memory_size=2, sentence_len=6)
     assert data["stories"].shape == (3, 2, 6) and data["stories"].dtype == np.int32
     assert data["queries"].shape == (3, 6) and data["answers"].shape == (3,)
-    decode = lambda ids: [w for w in vocabulary.decode(ids) if w != babi.PAD]
+    def decode(ids):
+        return [w for w in vocabulary.decode(ids) if w != babi.PAD]
+
     # Example 2 has 3 sentences; only the 2 newest are kept, newest in slot 0.
     assert decode(data["stories"][1, 0]) == ["daniel", "went", "back", "to", "the", "hallway"]
     assert decode(data["stories"][1, 1]) == ["john", "went", "to", "the", "hallway"]

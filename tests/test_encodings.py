@@ -103,7 +103,7 @@ def test_encodings_compose_with_memory_network_and_mask_empty_slots():
     queries = np.array([[1, 2, 0]])
     stories = np.array([[[3, 4, 0], [5, 0, 0], [0, 0, 0], [0, 0, 0]]])
     expected = model.predict([queries, stories], verbose=0)
-    (temporal,) = [l for l in model.layers if isinstance(l, km.TemporalEncoding)]
+    (temporal,) = [x for x in model.layers if isinstance(x, km.TemporalEncoding)]
     values = ops.convert_to_numpy(temporal.temporal).copy()
     values[2:] = 100.0  # vectors of the two empty slots: must not matter
     temporal.temporal.assign(values)

@@ -147,7 +147,8 @@ def test_automatic_remat_only_on_jax_for_large_batches_of_memory():
     assert recurrent.step_remat(cell.remat, 16, numbers) is False
     assert recurrent.step_remat(cell.remat, None, numbers) is False
     forced = km.NTMCell(memory_size=128, memory_dim=20, remat=True)
-    assert recurrent.step_remat(forced.remat, 1, numbers) is (keras.backend.backend() != "tensorflow")
+    expected = keras.backend.backend() != "tensorflow"
+    assert recurrent.step_remat(forced.remat, 1, numbers) is expected
 
 
 @pytest.mark.skipif(

@@ -27,7 +27,7 @@ def test_truncated_keras_file_raises_instead_of_hanging(tmp_path):
         assert not isinstance(info.value, (KeyboardInterrupt, SystemExit))
     garbage = tmp_path / "garbage.keras"
     garbage.write_bytes(b"not a zip file at all")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         keras.saving.load_model(garbage, safe_mode=True)
 
 
@@ -61,7 +61,7 @@ def test_invalid_option_in_a_saved_config_fails_like_the_constructor(
     edited = tmp_path / "edited.keras"
 
     def change(config):
-        (layer,) = [l for l in _layers(config) if l["class_name"] == layer_class]
+        (layer,) = [x for x in _layers(config) if x["class_name"] == layer_class]
         layer["config"][option] = bad
 
     _rewrite_config(path, edited, change)

@@ -25,7 +25,8 @@ from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
 
 __all__ = [
-    "DNC", "DNCCell", "DNCState", "HeadParameters", "MemN2N", "MemoryHop", "MemoryNetwork", "NTM", "NTMCell",
+    "DNC", "DNCCell", "DNCState", "HeadParameters", "MemN2N", "MemoryHop", "MemoryNetwork",
+    "NTM", "NTMCell",
     "NTMReadHead", "NTMState", "NTMWriteHead", "SentenceEncoding",
     "TemporalEncoding",
 ]
