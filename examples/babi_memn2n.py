@@ -4,6 +4,12 @@
     python examples/babi_memn2n.py --tasks 1 2 3 --runs 3
     python examples/babi_memn2n.py --joint               # one model for all 20 tasks
     python examples/babi_memn2n.py --tasks 2 --plot      # attention picture
+    python examples/babi_memn2n.py --data-dir path/to/tasks_1-20_v1-2/en
+
+The data: the bAbI archive, downloaded once into ~/.keras/datasets and
+checked (`keras_memory.datasets.babi.load_task`); `--size 10k` trains on the
+10k sets. `--data-dir` (or $KERAS_MEMORY_BABI_DIR) reads a folder of
+qaN_*_train.txt / qaN_*_test.txt files instead, with no download.
 
 Defaults follow Sukhbaatar et al. (2015) and their released code for the 1k
 training sets: 3 hops, adjacent weight tying, position encoding (PE,
@@ -31,7 +37,6 @@ every hop over the story for one test question.
 import argparse
 import json
 import os
-import pathlib
 import sys
 import time
 
@@ -45,22 +50,16 @@ PAPER_ERROR = {
 }
 
 
-def default_data_dir():
-    """`$BABI_DIR`, else the first `shared/data/babi/en` above this script."""
-    if os.environ.get("BABI_DIR"):
-        return os.environ["BABI_DIR"]
-    for parent in pathlib.Path(__file__).resolve().parents:
-        if (parent / "shared/data/babi/en").is_dir():
-            return str(parent / "shared/data/babi/en")
-    return "data/babi/en"
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"],
                         help="Keras backend (default: $KERAS_BACKEND or jax)")
-    parser.add_argument("--data-dir", default=default_data_dir(),
-                        help="folder with qaN_*_train.txt / qaN_*_test.txt")
+    parser.add_argument("--data-dir",
+                        help="folder with qaN_*_train.txt / qaN_*_test.txt (default: "
+                             "$KERAS_MEMORY_BABI_DIR, else the bAbI archive, downloaded "
+                             "once into ~/.keras/datasets)")
+    parser.add_argument("--size", choices=["1k", "10k"], default="1k",
+                        help="training examples per task, from the downloaded archive")
     parser.add_argument("--tasks", nargs="+", type=int, default=list(range(1, 21)))
     parser.add_argument("--joint", action="store_true",
                         help="train one model on all the tasks at once")
@@ -120,8 +119,8 @@ def parse_args(argv):
 def load(args, babi):
     """Parsed examples: {task: (train, test)}."""
     return {
-        task: (babi.load_task(args.data_dir, task, "train"),
-               babi.load_task(args.data_dir, task, "test"))
+        task: (babi.load_task(task, "train", size=args.size, data_dir=args.data_dir),
+               babi.load_task(task, "test", size=args.size, data_dir=args.data_dir))
         for task in args.tasks
     }
 

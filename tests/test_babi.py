@@ -1,3 +1,9 @@
+"""bAbI: download and cache, parse, vocabulary, vectorise."""
+
+import hashlib
+import pathlib
+import tarfile
+
 import numpy as np
 import pytest
 from babi_data import STORY, synthetic_task, write_task
@@ -56,16 +62,20 @@ def test_malformed_file_error_names_the_file(tmp_path):
 
 def test_load_task_finds_files_and_rejects_bad_arguments(tmp_path):
     write_task(tmp_path, task=3, train_count=5, test_count=2)
-    assert len(babi.load_task(tmp_path, 3, "train")) == 5
-    assert len(babi.load_task(tmp_path, 3, "test")) == 2
+    assert len(babi.load_task(3, "train", data_dir=tmp_path)) == 5
+    assert len(babi.load_task(3, "test", data_dir=tmp_path)) == 2
     with pytest.raises(FileNotFoundError, match="qa4_"):
-        babi.load_task(tmp_path, 4)
+        babi.load_task(4, data_dir=tmp_path)
     with pytest.raises(ValueError, match="task=21"):
-        babi.load_task(tmp_path, 21)
+        babi.load_task(21, data_dir=tmp_path)
     with pytest.raises(ValueError, match="split='valid'"):
-        babi.load_task(tmp_path, 3, "valid")
+        babi.load_task(3, "valid", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="size='100k'"):
+        babi.load_task(3, size="100k", data_dir=tmp_path)
     with pytest.raises(TypeError, match="task=1.5"):
-        babi.load_task(tmp_path, 1.5)
+        babi.load_task(1.5, data_dir=tmp_path)
+    with pytest.raises(TypeError, match="data_dir"):  # the old argument order
+        babi.load_task(tmp_path, 3)
 
 
 def test_vocabulary_round_trips_and_handles_unknown_words(tmp_path):
@@ -122,3 +132,54 @@ def test_vectorize_rejects_bad_arguments():
         babi.vectorize(other, vocabulary)
     mapped = babi.vectorize(other, vocabulary, unknown="map")
     assert (mapped["stories"] == 1).any()
+
+
+@pytest.fixture
+def archive(tmp_path, monkeypatch):
+    """A tiny bAbI archive at a file:// origin, its hash pinned; returns the cache dir."""
+    top = tmp_path / "build" / "tasks_1-20_v1-2"
+    for folder, count in (("en", 5), ("en-10k", 9)):
+        (top / folder).mkdir(parents=True)
+        write_task(top / folder, task=1, train_count=count, test_count=2)
+    tarball = tmp_path / "origin" / "tasks_1-20_v1-2.tar.gz"
+    tarball.parent.mkdir()
+    with tarfile.open(tarball, "w:gz") as handle:
+        handle.add(top, arcname="tasks_1-20_v1-2")
+    monkeypatch.setattr(babi, "ORIGIN", tarball.as_uri())
+    monkeypatch.setattr(babi, "SHA256", hashlib.sha256(tarball.read_bytes()).hexdigest())
+    monkeypatch.delenv(babi.DATA_DIR_VARIABLE, raising=False)
+    return tmp_path / "cache"
+
+
+def test_load_task_downloads_once_and_reads_the_cache(archive):
+    assert len(babi.load_task(1, "train", cache_dir=archive)) == 5
+    assert len(babi.load_task(1, "train", size="10k", cache_dir=archive)) == 9
+    assert (archive / "datasets" / "tasks_1-20_v1-2.tar.gz").exists()
+    pathlib.Path(babi.ORIGIN.removeprefix("file://")).unlink()  # offline from now on
+    assert len(babi.load_task(1, "test", cache_dir=archive)) == 2
+    with pytest.raises(FileNotFoundError, match="qa2_"):
+        babi.load_task(2, cache_dir=archive)
+    with pytest.raises(ValueError, match="split='dev'"):
+        babi.load_task(1, "dev", cache_dir=archive)
+
+
+def test_a_wrong_hash_or_no_network_is_one_clear_error(archive, monkeypatch):
+    monkeypatch.setattr(babi, "SHA256", "0" * 64)
+    with pytest.raises(babi.BabiDownloadError) as info:
+        babi.load_task(1, cache_dir=archive)
+    message = str(info.value)
+    for fragment in ("hash", "data_dir", babi.DATA_DIR_VARIABLE, "tasks_1-20_v1-2/en"):
+        assert fragment in message, (fragment, message)
+    monkeypatch.setattr(babi, "ORIGIN", (archive / "nowhere.tar.gz").as_uri())
+    with pytest.raises(babi.BabiDownloadError, match="Could not fetch"):
+        babi.load_task(1, cache_dir=archive)
+
+
+def test_a_folder_of_ones_own_wins_over_the_download(archive, tmp_path, monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    write_task(mine, task=1, train_count=3, test_count=1)
+    monkeypatch.setattr(babi, "ORIGIN", (tmp_path / "nowhere.tar.gz").as_uri())
+    assert len(babi.load_task(1, data_dir=mine, cache_dir=archive)) == 3
+    monkeypatch.setenv(babi.DATA_DIR_VARIABLE, str(mine))
+    assert len(babi.load_task(1, cache_dir=archive)) == 3

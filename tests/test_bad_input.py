@@ -31,7 +31,7 @@ def built_memory_network(**kwargs):
 def bad_babi_file(tmp_path, text):
     path = tmp_path / "qa1_bad_train.txt"
     path.write_text(text)
-    return lambda: babi.load_task(tmp_path, 1)
+    return lambda: babi.load_task(1, data_dir=tmp_path)
 
 
 def ntm_with_two_initial_states():

@@ -78,8 +78,8 @@ def test_builder_with_fixed_memory_count_rejects_other_counts():
 
 def test_memn2n_builder_learns_a_tiny_qa_task(tmp_path):
     write_task(tmp_path, train_count=600, test_count=200)
-    train = babi.load_task(tmp_path, 1, "train")
-    test = babi.load_task(tmp_path, 1, "test")
+    train = babi.load_task(1, "train", data_dir=tmp_path)
+    test = babi.load_task(1, "test", data_dir=tmp_path)
     vocabulary = babi.Vocabulary.build(train + test)
     sentence_len = babi.sentence_length(train + test)
     data = babi.vectorize(train, vocabulary, memory_size=5, sentence_len=sentence_len)

@@ -1,7 +1,12 @@
-"""The bAbI question answering tasks (Weston et al., 2015): parse and vectorise.
+"""The bAbI question answering tasks (Weston et al., 2015): fetch, parse, vectorise.
 
-Nothing is downloaded: point the functions at the text files (for example
-the `tasks_1-20_v1-2/en/` folder of the public release).
+`load_task(task, split)` reads the 1k (or, with `size="10k"`, the 10k)
+English training set of the bAbI project's `tasks_1-20_v1-2.tar.gz`,
+downloaded once with `keras.utils.get_file` into `~/.keras/datasets` and
+checked against its SHA-256. A folder of your own (`data_dir=`, or the
+`KERAS_MEMORY_BABI_DIR` environment variable) wins over the download; it
+holds the `qaN_*_train.txt` / `qaN_*_test.txt` files, like the archive's
+`tasks_1-20_v1-2/en/`. The data is CC BY 3.0 (Facebook).
 
 The v1.2 format, one line each::
 
@@ -17,8 +22,8 @@ of its story; questions themselves are not part of later stories.
 
 Typical use::
 
-    train = babi.load_task("path/to/en", task=1, split="train")
-    test = babi.load_task("path/to/en", task=1, split="test")
+    train = babi.load_task(1, "train")             # downloads on first use
+    test = babi.load_task(1, "test", data_dir="path/to/en")   # or your folder
     vocab = babi.Vocabulary.build(train + test)
     data = babi.vectorize(train, vocab, memory_size=50)
     data["stories"].shape   # (1000, 50, sentence_len), int32 word ids
@@ -30,6 +35,7 @@ import os
 import pathlib
 import re
 
+import keras
 import numpy as np
 
 from keras_memory import _validation as check
@@ -238,9 +244,101 @@ def task_file(directory, task, split="train"):
     return matches[0]
 
 
-def load_task(directory, task, split="train"):
-    """Parses task `task` (1..20), split `"train"` or `"test"`, from `directory`."""
-    return parse_file(task_file(directory, task, split))
+# The bAbI project's archive (all languages, 1k and 10k training sets), and
+# its SHA-256 as recorded by Hugging Face datasets' `babi_qa` loader.
+ORIGIN = "http://www.thespermwhale.com/jaseweston/babi/tasks_1-20_v1-2.tar.gz"
+SHA256 = "0364ebde659f14d11bc21744516c5ec49d3d06cb692733f66680771244998898"
+ARCHIVE = "tasks_1-20_v1-2.tar.gz"
+SIZES = {"1k": "en", "10k": "en-10k"}
+DATA_DIR_VARIABLE = "KERAS_MEMORY_BABI_DIR"
+
+
+class BabiDownloadError(OSError):
+    """The bAbI archive could not be fetched, checked or unpacked."""
+
+
+def download(cache_dir=None):
+    """Downloads and unpacks the bAbI archive once; returns its top folder.
+
+    The archive comes from `ORIGIN`, is checked against `SHA256` and is
+    cached in `cache_dir` (default `~/.keras`) under `datasets/`; later
+    calls find it there and do not touch the network.
+
+    Returns:
+        The `tasks_1-20_v1-2` folder, holding `en/`, `en-10k/`, ...
+
+    Raises:
+        BabiDownloadError: offline, unreachable, wrong hash or a broken
+            archive; the message says where to put the files instead.
+    """
+    cache = pathlib.Path(os.path.expanduser(cache_dir or os.path.join("~", ".keras")))
+    unpacked = cache / "datasets" / "tasks_1-20_v1-2_extracted" / "tasks_1-20_v1-2"
+    if (unpacked / SIZES["1k"]).is_dir():
+        return unpacked
+    try:
+        # get_file falls back to /tmp/.keras when the cache folder is missing.
+        cache.mkdir(parents=True, exist_ok=True)
+        extracted = keras.utils.get_file(ARCHIVE, origin=ORIGIN, file_hash=SHA256,
+                                         hash_algorithm="sha256", extract=True,
+                                         cache_dir=os.fspath(cache))
+        unpacked = pathlib.Path(extracted) / "tasks_1-20_v1-2"
+    except Exception as error:  # URL, hash and archive errors alike
+        raise BabiDownloadError(
+            f"Could not fetch the bAbI tasks from {ORIGIN} ({error}). Download "
+            f"{ARCHIVE} from the bAbI project yourself, unpack it, and pass "
+            f"`data_dir` (or set ${DATA_DIR_VARIABLE}) to its tasks_1-20_v1-2/en "
+            f"folder (en-10k for the 10k set); or place the archive at "
+            f"{cache / 'datasets' / ARCHIVE} and call again."
+        ) from None
+    if not (unpacked / SIZES["1k"]).is_dir():
+        raise BabiDownloadError(
+            f"{cache / 'datasets' / ARCHIVE} unpacked without a tasks_1-20_v1-2/en "
+            f"folder; delete it and call again, or pass `data_dir`."
+        )
+    return unpacked
+
+
+def task_folder(size="1k", data_dir=None, cache_dir=None):
+    """The folder `load_task` reads: `data_dir`, `$KERAS_MEMORY_BABI_DIR`, or the download.
+
+    Args:
+        size: `"1k"` or `"10k"` training examples per task (the downloaded
+            archive's `en/` or `en-10k/`); ignored for a folder of your own.
+        data_dir: a folder of `qaN_*_{train,test}.txt` files.
+        cache_dir: where `download` caches the archive.
+    """
+    check.choice("size", size, tuple(SIZES))
+    data_dir = data_dir or os.environ.get(DATA_DIR_VARIABLE)
+    if data_dir:
+        return pathlib.Path(data_dir)
+    return download(cache_dir) / SIZES[size]
+
+
+def load_task(task, split="train", size="1k", data_dir=None, cache_dir=None):
+    """Parses task `task` (1..20), split `"train"` or `"test"`.
+
+    From `data_dir` (or `$KERAS_MEMORY_BABI_DIR`) when given, else from the
+    bAbI archive, downloaded on first use (`download`); `size` picks its
+    1k or 10k training set.
+
+    Returns:
+        A list of `BabiExample`.
+
+    Raises:
+        ValueError: `task` not in 1..20, `split` or `size` unknown.
+        FileNotFoundError: no such task file in the folder.
+        BabiDownloadError: the archive could not be fetched.
+    """
+    if isinstance(task, (str, os.PathLike)):
+        raise TypeError(
+            f"`task` must be a task number 1..20, received task={task!r}; the folder "
+            f"goes in `data_dir` (load_task(task, split, data_dir=...))."
+        )
+    task = check.positive_int("task", task)
+    if task not in TASK_NAMES:
+        raise ValueError(f"`task` must be in 1..20, received task={task}.")
+    check.choice("split", split, SPLITS)
+    return parse_file(task_file(task_folder(size, data_dir, cache_dir), task, split))
 
 
 class Vocabulary:
