@@ -50,8 +50,10 @@ PAPER_ERROR = {
 }
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def make_parser():
+    """The command line, with each option's help and default."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"],
                         help="Keras backend (default: $KERAS_BACKEND or jax)")
     parser.add_argument("--data-dir",
@@ -60,7 +62,8 @@ def parse_args(argv):
                              "once into ~/.keras/datasets)")
     parser.add_argument("--size", choices=["1k", "10k"], default="1k",
                         help="training examples per task, from the downloaded archive")
-    parser.add_argument("--tasks", nargs="+", type=int, default=list(range(1, 21)))
+    parser.add_argument("--tasks", nargs="+", type=int, default=list(range(1, 21)),
+                        help="bAbI task numbers")
     parser.add_argument("--joint", action="store_true",
                         help="train one model on all the tasks at once")
     parser.add_argument("--runs", type=int, default=1,
@@ -72,22 +75,26 @@ def parse_args(argv):
     parser.add_argument("--epochs", type=int,
                         help="epochs after the linear start; default 100 (60 when joint)")
     parser.add_argument("--anneal-every", type=int, help="default 25 (15 when joint)")
-    parser.add_argument("--learning-rate", type=float, default=0.005)
-    parser.add_argument("--linear-learning-rate", type=float, default=0.005)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--hops", type=int, default=3)
+    parser.add_argument("--learning-rate", type=float, default=0.005,
+                        help="SGD's, after linear start")
+    parser.add_argument("--linear-learning-rate", type=float, default=0.005,
+                        help="SGD's during linear start")
+    parser.add_argument("--batch-size", type=int, default=32, help="questions per batch")
+    parser.add_argument("--hops", type=int, default=3, help="memory hops")
     parser.add_argument("--memory-dim", type=int,
                         help="embedding width d; default 20 (50 when joint)")
     parser.add_argument("--memory-size", type=int,
                         help="default: the longest training story, at most 50")
     parser.add_argument("--encoding", default="position_centered",
                         choices=["position_centered", "position_padded", "position",
-                                 "bag_of_words"])
-    parser.add_argument("--tying", choices=["adjacent", "layerwise", "none"], default="adjacent")
+                                 "bag_of_words"], help="sentence encoding")
+    parser.add_argument("--tying", choices=["adjacent", "layerwise", "none"], default="adjacent",
+                        help="weight tying between hops")
     parser.add_argument("--empty-slots", choices=["null", "masked"], default="null",
                         help="empty memory slots: null memories attention can land "
                              "on (the paper's code) or masked out of the softmax")
-    parser.add_argument("--no-linear-start", action="store_true")
+    parser.add_argument("--no-linear-start", action="store_true",
+                        help="train with the hops' softmax from the start")
     parser.add_argument("--linear-epochs", type=int,
                         help="epochs of linear start; default 20 (30 when joint)")
     parser.add_argument("--linear-patience", type=int,
@@ -95,14 +102,24 @@ def parse_args(argv):
                              "with --validation) has not fallen for this many epochs "
                              "(default: after --linear-epochs); "
                              "the linear epochs left over are trained with the softmax")
-    parser.add_argument("--random-noise", type=float, default=0.1)
-    parser.add_argument("--no-temporal", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--random-noise", type=float, default=0.1,
+                        help="fraction of empty memories inserted while training (RN)")
+    parser.add_argument("--no-temporal", action="store_true",
+                        help="leave out the temporal encoding")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and noise")
     parser.add_argument("--verbose", type=int, default=None,
-                        help="Keras fit verbosity (default: 1 for a single training, else 0)")
+                        help="Keras fit verbosity (default: for a single training a "
+                             "progress bar on a terminal, one line per epoch otherwise; "
+                             "0 for many trainings)")
     parser.add_argument("--plot", action="store_true",
                         help="draw the attention for the first test question")
-    parser.add_argument("--output-dir", default="runs/babi")
+    parser.add_argument("--output-dir", default="runs/babi",
+                        help="where the model, vocabulary, results.json and pictures go")
+    return parser
+
+
+def parse_args(argv):
+    parser = make_parser()
     args = parser.parse_args(argv)
     if not 0.0 <= args.validation < 1.0:
         parser.error(f"--validation must be in [0, 1), received {args.validation}")
@@ -112,7 +129,7 @@ def parse_args(argv):
     args.memory_dim = args.memory_dim or (50 if args.joint else 20)
     if args.verbose is None:
         one_training = args.runs == 1 and (args.joint or len(args.tasks) == 1)
-        args.verbose = 1 if one_training else 0
+        args.verbose = (1 if sys.stdout.isatty() else 2) if one_training else 0
     return args
 
 
@@ -225,6 +242,8 @@ def main(argv=None):
     args = parse_args(argv)
     os.environ["KERAS_BACKEND"] = args.backend or os.environ.get("KERAS_BACKEND", "jax")
     import keras
+
+    args.backend = keras.backend.backend()  # what runs (keras may be imported already)
     import numpy as np
 
     import keras_memory as km
@@ -297,7 +316,7 @@ def report(args, errors, minutes, mode):
     failed = sum(e > 5.0 for e in errors.values())
     print(f"failed tasks (error > 5%): {failed}; wall time {minutes:.1f} min")
     with open(os.path.join(args.output_dir, "results.json"), "w") as handle:
-        json.dump({"mode": mode, "test_error": errors, "mean": ours,
+        json.dump({"backend": args.backend, "mode": mode, "test_error": errors, "mean": ours,
                    "paper_mean": theirs, "minutes": minutes,
                    "settings": {k: v for k, v in vars(args).items() if k != "tasks"}},
                   handle, indent=1)

@@ -23,8 +23,10 @@ import sys
 import time
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def make_parser():
+    """The command line, with each option's help and default."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"],
                         help="Keras backend (default: $KERAS_BACKEND or jax)")
     parser.add_argument("--model", choices=["ntm", "dnc"], default="ntm",
@@ -32,7 +34,7 @@ def parse_args(argv):
     parser.add_argument("--read-heads", type=int, default=1, help="read heads")
     parser.add_argument("--task", default="copy",
                         choices=["copy", "repeat_copy", "associative_recall",
-                                 "priority_sort"])
+                                 "priority_sort"], help="Graves' algorithmic task")
     parser.add_argument("--buckets", type=int, default=4,
                         help="padded lengths (compiled graphs, default 4); each batch is "
                              "padded to the shortest that fits it")
@@ -48,27 +50,36 @@ def parse_args(argv):
                         help="default 1 (the copy NTM converges in the fewest sequences "
                              "and the least time at batch 1: bench/README.md), or one "
                              "sequence per device with --data-parallel")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--min-length", type=int, default=1)
-    parser.add_argument("--max-length", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and weights")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's")
+    parser.add_argument("--min-length", type=int, default=1,
+                        help="copy task: shortest training sequence")
+    parser.add_argument("--max-length", type=int, default=20,
+                        help="copy task: longest training sequence")
     parser.add_argument("--target", type=float, default=0.1,
                         help="stop once an epoch's bit errors/sequence fall below this")
     parser.add_argument("--steps-per-epoch", type=int,
                         help="default: 800 sequences' worth of batches")
     parser.add_argument("--eval-lengths", default="20,40,80",
                         help="copy task: lengths to test after training")
-    parser.add_argument("--memory-size", type=int, default=128)
-    parser.add_argument("--memory-dim", type=int, default=20)
-    parser.add_argument("--controller-size", type=int, default=100)
-    parser.add_argument("--output-dir", default="runs/copy")
-    return parser.parse_args(argv)
+    parser.add_argument("--memory-size", type=int, default=128, help="memory rows N")
+    parser.add_argument("--memory-dim", type=int, default=20, help="row width M")
+    parser.add_argument("--controller-size", type=int, default=100, help="LSTM units")
+    parser.add_argument("--output-dir", default="runs/copy",
+                        help="where the model, curve.json and the picture go")
+    return parser
+
+
+def parse_args(argv):
+    return make_parser().parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     os.environ["KERAS_BACKEND"] = args.backend or os.environ.get("KERAS_BACKEND", "jax")
     import keras
+
+    args.backend = keras.backend.backend()  # what runs (keras may be imported already)
     import numpy as np
 
     import keras_memory as km
@@ -169,7 +180,8 @@ def main(argv=None):
     difference = float(np.max(np.abs(reloaded.predict(x, verbose=0) - model.predict(x, verbose=0))))
     print(f"saved {path}; reloaded model differs by {difference:.1e}")
     with open(os.path.join(args.output_dir, "curve.json"), "w") as handle:
-        json.dump({"curve": curve, "eval": results, "nan_batches": len(nan_batches)},
+        json.dump({"backend": args.backend, "curve": curve, "eval": results,
+                   "nan_batches": len(nan_batches), "settings": vars(args)},
                   handle, indent=1)
 
     record = km.trace(model, x)

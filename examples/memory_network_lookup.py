@@ -9,22 +9,32 @@ draws the attention of every hop for one test example.
 """
 
 import argparse
+import json
 import os
 import sys
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def make_parser():
+    """The command line, with each option's help and default."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"],
                         help="Keras backend (default: $KERAS_BACKEND or jax)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--memory-size", type=int, default=10)
-    parser.add_argument("--hops", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--examples", type=int, default=10000)
-    parser.add_argument("--output-dir", default="runs/lookup")
-    return parser.parse_args(argv)
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs")
+    parser.add_argument("--batch-size", type=int, default=64, help="examples per batch")
+    parser.add_argument("--memory-size", type=int, default=10,
+                        help="key-value pairs in each example's memory")
+    parser.add_argument("--hops", type=int, default=2, help="memory hops")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and weights")
+    parser.add_argument("--examples", type=int, default=10000,
+                        help="examples generated (a fifth held out for testing)")
+    parser.add_argument("--output-dir", default="runs/lookup",
+                        help="where the model, results.json and the picture go")
+    return parser
+
+
+def parse_args(argv):
+    return make_parser().parse_args(argv)
 
 
 def main(argv=None):
@@ -32,6 +42,8 @@ def main(argv=None):
     # The backend is fixed when keras is first imported.
     os.environ["KERAS_BACKEND"] = args.backend or os.environ.get("KERAS_BACKEND", "jax")
     import keras
+
+    args.backend = keras.backend.backend()  # what runs (keras may be imported already)
     import numpy as np
 
     import keras_memory as km
@@ -56,10 +68,14 @@ def main(argv=None):
     print(f"backend: {keras.backend.backend()}")
     model.summary()
     model.fit([query, memories], answers, epochs=args.epochs,
-              batch_size=args.batch_size, validation_split=0.1, verbose=1)
+              batch_size=args.batch_size, validation_split=0.1,
+              verbose=1 if sys.stdout.isatty() else 2)  # one line per epoch in a log
     logits = model.predict([test_query, test_memories], verbose=0)
     accuracy = float(np.mean(np.argmax(logits, -1) == test_answers))
     print(f"test accuracy: {accuracy:.3f}")
+    with open(os.path.join(args.output_dir, "results.json"), "w") as handle:
+        json.dump({"backend": keras.backend.backend(), "test_accuracy": accuracy,
+                   "settings": vars(args)}, handle, indent=1)
 
     path = os.path.join(args.output_dir, "memory_network_lookup.keras")
     model.save(path)

@@ -1,5 +1,6 @@
 """The example scripts run end to end with tiny settings on this backend."""
 
+import argparse
 import importlib.util
 import json
 import pathlib
@@ -17,15 +18,28 @@ def load(name):
     return module
 
 
-def test_memory_network_lookup_example(tmp_path):
+@pytest.mark.parametrize("name", ["memory_network_lookup", "copy_task", "babi_memn2n"])
+def test_every_option_has_help_and_shows_its_default(name):
+    parser = load(name).make_parser()
+    assert parser.formatter_class is argparse.ArgumentDefaultsHelpFormatter
+    silent = [a.option_strings for a in parser._actions if a.option_strings and not a.help]
+    assert silent == []
+
+
+def test_memory_network_lookup_example(tmp_path, capsys):
     backend = keras.backend.backend()
     accuracy = load("memory_network_lookup").main(
-        ["--backend", backend, "--epochs", "1", "--examples", "300",
-         "--output-dir", str(tmp_path)]
+        ["--epochs", "2", "--examples", "300", "--output-dir", str(tmp_path)]
     )
     assert 0.0 <= accuracy <= 1.0
     assert (tmp_path / "memory_network_lookup.keras").exists()
     assert (tmp_path / "attention.png").exists()
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["backend"] == backend and results["test_accuracy"] == accuracy
+    # Not a terminal: one plain line per epoch, no progress-bar redraws.
+    printed = capsys.readouterr().out
+    assert "\x1b[" not in printed and "\r" not in printed and "\b" not in printed
+    assert printed.count("Epoch ") == 2
 
 
 def test_copy_task_example(tmp_path):
@@ -38,6 +52,8 @@ def test_copy_task_example(tmp_path):
     )
     assert set(results) == {3, 5}
     assert all(0 <= errors <= 8 * 5 for errors in results.values())
+    record = json.loads((tmp_path / "curve.json").read_text())
+    assert record["backend"] == backend and record["nan_batches"] == 0
     curve = json.loads((tmp_path / "curve.json").read_text())
     assert len(curve["curve"]) == 2
     assert (tmp_path / "copy_ntm.keras").exists()
@@ -92,6 +108,7 @@ def test_babi_example_on_tiny_files(tmp_path, joint):
     assert set(errors) == {1, 2} and all(0 <= e <= 100 for e in errors.values())
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["mode"] == ("joint" if joint else "separate")
+    assert results["backend"] == keras.backend.backend()
     assert (tmp_path / "memn2n.keras").exists()
     assert (tmp_path / "vocabulary.json").exists()
     assert (tmp_path / "attention.png").exists()
