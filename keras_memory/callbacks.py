@@ -1,8 +1,11 @@
 """Training callbacks: `LinearStart`, the paper's linear start for `MemN2N`."""
 
 import keras
+from keras.src.utils import io_utils  # Keras' own callbacks print through it
 
 from keras_memory import _validation as check
+
+MODES = ("auto", "min", "max")
 
 
 def softmax_switch_layers(model):
@@ -29,12 +32,17 @@ class LinearStart(keras.callbacks.Callback):
 
     Args:
         monitor: the log to watch, default `"val_loss"`.
+        mode: `"min"`, `"max"` or `"auto"` (the default), as in
+            `keras.callbacks.EarlyStopping`: whether `monitor` improves by
+            falling or by rising; `"auto"` takes rising for accuracies
+            (names with `"acc"`), falling otherwise.
         patience: int >= 1, epochs without improvement before the switch
             (default 5), or `None` for a fixed `max_epochs`.
         max_epochs: int >= 1 or `None`: switch after this many epochs at the
             latest. Required when `patience` is `None`.
         min_delta: float >= 0, the smallest decrease counted as improvement.
-        verbose: bool, print when the softmax goes back in.
+        verbose: bool, say when the softmax goes back in (through Keras'
+            logging, like `EarlyStopping`).
 
     Attributes:
         switched_at: the epoch count at which the softmax went back in, or
@@ -57,9 +65,13 @@ class LinearStart(keras.callbacks.Callback):
     """
 
     def __init__(self, monitor="val_loss", patience=5, max_epochs=None,
-                 min_delta=0.0, verbose=False):
+                 min_delta=0.0, verbose=False, mode="auto"):
         super().__init__()
         self.monitor = monitor
+        self.mode = check.choice("mode", mode, MODES)
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        self._sign = 1.0 if mode == "min" else -1.0  # improvement: sign * value falls
         self.patience = check.optional_positive_int("patience", patience)
         self.max_epochs = check.optional_positive_int("max_epochs", max_epochs)
         if self.patience is None and self.max_epochs is None:
@@ -69,6 +81,8 @@ class LinearStart(keras.callbacks.Callback):
                 "max_epochs=None."
             )
         self.min_delta = float(min_delta)
+        if self.min_delta < 0:
+            raise ValueError(f"`min_delta` must be >= 0, received min_delta={min_delta!r}.")
         self.verbose = bool(verbose)
         self.switched_at = None
         self._best = None
@@ -103,7 +117,7 @@ class LinearStart(keras.callbacks.Callback):
                 layer.set_softmax(True)
             self.switched_at = epoch + 1
             if self.verbose:
-                print(f"LinearStart: softmax back in after epoch {epoch + 1}.")
+                io_utils.print_msg(f"LinearStart: softmax back in after epoch {epoch + 1}.")
 
     def _watch(self, value, logs):
         """Counts the epochs since `monitor` last improved."""
@@ -113,6 +127,7 @@ class LinearStart(keras.callbacks.Callback):
                 f"logs {sorted(logs or {})}; pass validation data or another "
                 "`monitor`."
             )
+        value = self._sign * float(value)
         if self._best is None or value < self._best - self.min_delta:
             self._best, self._waited = value, 0
         else:
