@@ -190,7 +190,12 @@ def main(argv=None):
 
         picture = os.path.join(args.output_dir, f"{args.task}_trace.png")
         probabilities = 1 / (1 + np.exp(-record["outputs"][0]))
-        title = f"{args.model} {args.task} ({keras.backend.backend()})"
+        metric = BitErrorsPerSequence(from_logits=True)
+        metric.update_state(y[:1], record["outputs"][:1], w[:1])
+        scored = int(np.sum(w[0] > 0))
+        title = (f"{args.model.upper()} {args.task} ({args.backend}): "
+                 f"{scored} scored steps of {x.shape[1]}, "
+                 f"{float(metric.result()):.1f} bit errors")
         if args.model == "dnc":
             plotting.plot_dnc_trace(
                 x[0], y[0], probabilities, record["write_weights"][0],

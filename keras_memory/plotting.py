@@ -1,10 +1,16 @@
 """Pictures of what memory layers attend to (needs matplotlib: `.[plot]`).
 
 Every function takes NumPy arrays (or tensors; they are converted), returns
-the matplotlib `Figure`, and writes it to `path` when one is given.
+the matplotlib `Figure`, and writes it to `path` when one is given. Every
+panel has a colour bar; long titles wrap to the figure's width.
 """
 
+import textwrap
+
 import numpy as np
+
+# The targets of steps a task does not score (`keras_memory.tasks.NO_TARGET`).
+UNSCORED = 0.5
 
 
 def _pyplot():
@@ -34,6 +40,12 @@ def _as_array(name, value, rank):
             f"{array.shape}."
         )
     return array
+
+
+def _set_title(axis, title, figure):
+    """`title`, wrapped to the figure's width (about 11 characters an inch)."""
+    width = max(20, int(figure.get_figwidth() * 11))
+    axis.set_title(textwrap.fill(str(title), width), fontsize=9)
 
 
 def _finish(figure, path):
@@ -89,7 +101,7 @@ def plot_memory_attention(attention, memory_labels=None, title=None, path=None):
                           ha="center", va="center", fontsize=7)
     figure.colorbar(image, ax=axis, label="attention", fraction=0.08)
     if title:
-        axis.set_title(title)
+        _set_title(axis, title, figure)
     return _finish(figure, path)
 
 
@@ -112,15 +124,18 @@ def plot_ntm_trace(inputs, targets, outputs, read_weights, write_weights,
             row index, instead of all N rows.
 
     Returns:
-        The matplotlib `Figure`: five panels, time running left to right.
+        The matplotlib `Figure`: five panels, time running left to right,
+        each with its colour bar (`figure.axes[:5]` are the panels). Target
+        steps equal to `UNSCORED` (0.5, what the task generators give steps
+        they do not score) are marked "not scored" in a legend.
 
     Example:
 
     >>> import numpy as np
     >>> steps = np.eye(4)                   # 4 steps, one-hot weights
     >>> figure = plot_ntm_trace(steps, steps, steps, steps, steps)
-    >>> len(figure.axes)
-    5
+    >>> [axis.get_ylabel() for axis in figure.axes[:5]]
+    ['input', 'target', 'output', 'read weights', 'write weights']
     """
     sequences = _sequence_panels(inputs, targets, outputs)
     steps = sequences[0][1].shape[1]
@@ -152,7 +167,8 @@ def plot_dnc_trace(inputs, targets, outputs, write_weights, read_weights, usage,
             by 0.05 or more at some step (default).
 
     Returns:
-        The matplotlib `Figure`: seven panels, time running left to right.
+        The matplotlib `Figure`: seven panels, time running left to right,
+        each with its colour bar (`figure.axes[:7]` are the panels).
 
     Example:
 
@@ -160,8 +176,8 @@ def plot_dnc_trace(inputs, targets, outputs, write_weights, read_weights, usage,
     >>> weights = np.eye(4)[:, None, :]        # 4 steps, 1 head, N = 4
     >>> figure = plot_dnc_trace(np.eye(4), np.eye(4), np.eye(4), weights,
     ...                         weights, np.eye(4), np.full((4, 1, 3), 1 / 3))
-    >>> len(figure.axes)
-    7
+    >>> len(figure.axes[0].images), figure.axes[6].get_ylabel()
+    (1, 'read modes')
     """
     sequences = _sequence_panels(inputs, targets, outputs)
     steps = sequences[0][1].shape[1]
@@ -195,7 +211,7 @@ def _sequence_panels(inputs, targets, outputs):
                 f"`{name}` must have {steps} time steps like `inputs`, "
                 f"received {name} with shape {array.shape}."
             )
-    return [(label, array.T, "Greys", None)
+    return [(label, array.T, "Greys", [f"ch {c}" for c in range(array.shape[1])])
             for label, array in zip(("input", "target", "output"), arrays)]
 
 
@@ -234,24 +250,31 @@ def _draw(panels, steps, title, path):
     """Panels `(label, image [rows, time], cmap, row labels or None)`, one
     above the other, sharing the time axis."""
     plt = _pyplot()
-    ratios = [max(3, image.shape[0]) if labels is None else max(12, image.shape[0])
-              for _, image, _, labels in panels]
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
+
+    ratios = [max(8, image.shape[0]) for _, image, _, _ in panels]
     figure, axes = plt.subplots(
-        len(panels), 1, figsize=(max(6.0, 0.18 * steps + 2), 1.8 * len(panels) + 1),
+        len(panels), 1, figsize=(max(6.0, 0.18 * steps + 2.5), 1.8 * len(panels) + 1),
         gridspec_kw={"height_ratios": ratios}, sharex=True,
     )
     for axis, (label, image, cmap, labels) in zip(axes, panels):
-        axis.imshow(image, aspect="auto", cmap=cmap, interpolation="nearest",
-                    vmin=0.0, vmax=1.0)
+        shown = axis.imshow(image, aspect="auto", cmap=cmap, interpolation="nearest",
+                            vmin=0.0, vmax=1.0)
+        # A bar on every panel keeps the panels' time axes aligned.
+        bar = figure.colorbar(shown, ax=axis, fraction=0.03, pad=0.01, ticks=[0, 0.5, 1])
+        bar.ax.tick_params(labelsize=6)
         axis.set_ylabel(label, rotation=0, ha="right", va="center")
-        if labels is None:
-            axis.set_yticks([])
-        else:
-            # Label a few rows (memory rows may be skipped).
-            count = image.shape[0]
-            ticks = np.linspace(0, count - 1, min(count, 6)).round().astype(int)
-            axis.set_yticks(ticks, [labels[t] for t in ticks], fontsize=7)
+        # Label a few rows (memory rows may be skipped).
+        count = image.shape[0]
+        ticks = np.linspace(0, count - 1, min(count, 6)).round().astype(int)
+        axis.set_yticks(ticks, [labels[t] for t in ticks], fontsize=6)
+        if label == "target" and np.any(image == UNSCORED):
+            grey = shown.cmap(shown.norm(UNSCORED))
+            axis.legend(handles=[Patch(facecolor=grey, label="not scored")],
+                        loc="upper left", fontsize=6, framealpha=0.9)
     axes[-1].set_xlabel("time step")
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
-        axes[0].set_title(title)
+        _set_title(axes[0], title, figure)
     return _finish(figure, path)

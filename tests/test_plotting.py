@@ -36,8 +36,9 @@ def test_plot_ntm_trace_draws_five_panels(tmp_path):
         only_used_rows=False,
     )
     assert path.read_bytes()[:4] == b"\x89PNG"
-    labels = [axis.get_ylabel() for axis in figure.axes]
+    labels = [axis.get_ylabel() for axis in figure.axes[:5]]
     assert labels == ["input", "target", "output", "read weights", "write weights"]
+    assert len(figure.axes) == 10  # a colour bar per panel
     # Two read heads stack their rows; memory rows down, time across.
     assert figure.axes[3].images[0].get_array().shape == (2 * rows, steps)
     assert figure.axes[4].images[0].get_array().shape == (rows, steps)
@@ -73,9 +74,10 @@ def test_plot_dnc_trace_draws_seven_panels(tmp_path):
         only_used_rows=False,
     )
     assert path.read_bytes()[:4] == b"\x89PNG"
-    labels = [axis.get_ylabel() for axis in figure.axes]
+    labels = [axis.get_ylabel() for axis in figure.axes[:7]]
     assert labels == ["input", "target", "output", "write weights", "read weights",
                       "usage", "read modes"]
+    assert len(figure.axes) == 14  # a colour bar per panel
     assert figure.axes[4].images[0].get_array().shape == (2 * rows, steps)
     assert figure.axes[5].images[0].get_array().shape == (rows, steps)
     assert figure.axes[6].images[0].get_array().shape == (2 * 3, steps)
@@ -89,3 +91,31 @@ def test_plot_dnc_trace_rejects_mismatched_lengths():
                                 np.ones((4, 1, 6)), np.ones((4, 1, 6)), np.ones((5, 6)),
                                 np.ones((4, 1, 3)))
 
+
+
+def test_trace_marks_unscored_steps_and_names_channels(tmp_path):
+    from keras_memory.tasks import NO_TARGET, copy_sequences
+
+    inputs, targets, _ = copy_sequences(1, min_length=3, max_length=3, seed=0)
+    assert np.any(targets == NO_TARGET)
+    focus = np.eye(inputs.shape[1])
+    figure = plotting.plot_ntm_trace(inputs[0], targets[0], targets[0], focus, focus)
+    legend = figure.axes[1].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["not scored"]
+    assert figure.axes[0].get_legend() is None and figure.axes[2].get_legend() is None
+    assert all(float(t).is_integer() for t in figure.axes[4].get_xticks())
+    channels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert channels[0] == "ch 0" and channels[-1] == f"ch {inputs.shape[-1] - 1}"
+    scored = np.where(targets[0] == NO_TARGET, 0.0, targets[0])
+    figure = plotting.plot_ntm_trace(inputs[0], scored, scored, focus, focus)
+    assert figure.axes[1].get_legend() is None
+
+
+def test_a_long_title_wraps_inside_the_figure(tmp_path):
+    title = "Where is the football that Mary dropped in the garden? -> garden (true: garden)"
+    figure = plotting.plot_memory_attention(np.full((3, 4), 0.25), title=title,
+                                            path=tmp_path / "a.png")
+    text = figure.axes[0].title
+    assert text.get_text().replace("\n", " ") == title and "\n" in text.get_text()
+    box = text.get_window_extent(figure.canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= figure.bbox.width
