@@ -18,7 +18,8 @@ def load(name):
     return module
 
 
-@pytest.mark.parametrize("name", ["memory_network_lookup", "copy_task", "babi_memn2n"])
+@pytest.mark.parametrize("name", ["memory_network_lookup", "copy_task", "babi_memn2n",
+                                  "curve_table"])
 def test_every_option_has_help_and_shows_its_default(name):
     parser = load(name).make_parser()
     assert parser.formatter_class is argparse.ArgumentDefaultsHelpFormatter
@@ -54,6 +55,10 @@ def test_copy_task_example(tmp_path):
     assert all(0 <= errors <= 8 * 5 for errors in results.values())
     record = json.loads((tmp_path / "curve.json").read_text())
     assert record["backend"] == backend and record["nan_batches"] == 0
+    lines = load("curve_table").main([str(tmp_path / "curve.json")])
+    assert len(lines) == 2 + len(record["curve"]) + 2
+    assert f"| {record['curve'][-1]['sequences']:,} |" in lines[-3]
+    assert f"3: {results[3]:.2f}" in lines[-1] and f"Backend {backend}" in lines[-1]
     curve = json.loads((tmp_path / "curve.json").read_text())
     assert len(curve["curve"]) == 2
     assert (tmp_path / "copy_ntm.keras").exists()
