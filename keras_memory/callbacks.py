@@ -48,20 +48,19 @@ class LinearStart(keras.callbacks.Callback):
         switched_at: the epoch count at which the softmax went back in, or
             `None` while training is still linear.
 
-    Example:
-
-    >>> import keras, numpy as np
-    >>> from keras_memory import memn2n
-    >>> model = memn2n(vocab_size=9, sentence_len=3, memory_size=4,
-    ...                linear_start=True)
-    >>> model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(
-    ...     from_logits=True))
-    >>> inputs = {"query": np.ones((8, 3), "int32"),
-    ...           "stories": np.ones((8, 4, 3), "int32")}
-    >>> start = LinearStart(patience=None, max_epochs=1)
-    >>> _ = model.fit(inputs, np.zeros(8), epochs=2, verbose=0, callbacks=[start])
-    >>> start.switched_at
-    1
+    Examples:
+        >>> import keras, numpy as np
+        >>> from keras_memory import memn2n
+        >>> model = memn2n(vocab_size=9, sentence_len=3, memory_size=4,
+        ...                linear_start=True)
+        >>> model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(
+        ...     from_logits=True))
+        >>> inputs = {"query": np.ones((8, 3), "int32"),
+        ...           "stories": np.ones((8, 4, 3), "int32")}
+        >>> start = LinearStart(patience=None, max_epochs=1)
+        >>> _ = model.fit(inputs, np.zeros(8), epochs=2, verbose=0, callbacks=[start])
+        >>> start.switched_at
+        1
     """
 
     def __init__(self, monitor="val_loss", patience=5, max_epochs=None,

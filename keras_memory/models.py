@@ -41,14 +41,13 @@ def memory_network(
         `memories` `[batch, memory_size, input_dim]`, and output
         `[batch, output_dim]`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> model = memory_network(6, memory_dim=8, num_hops=2, output_dim=3)
-    >>> out = model.predict({"query": np.ones((2, 6)),
-    ...                      "memories": np.ones((2, 4, 6))}, verbose=0)
-    >>> out.shape
-    (2, 3)
+    Examples:
+        >>> import numpy as np
+        >>> model = memory_network(6, memory_dim=8, num_hops=2, output_dim=3)
+        >>> out = model.predict({"query": np.ones((2, 6)),
+        ...                      "memories": np.ones((2, 4, 6))}, verbose=0)
+        >>> out.shape
+        (2, 3)
     """
     input_dim = check.positive_int("input_dim", input_dim)
     memory_size = check.optional_positive_int("memory_size", memory_size)
@@ -90,14 +89,13 @@ def memn2n(vocab_size, sentence_len, memory_size=50, linear_start=False,
         `"stories"`) and answer logits `[batch, vocab_size]`; compile it with
         `SparseCategoricalCrossentropy(from_logits=True)`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> model = memn2n(vocab_size=12, sentence_len=4, memory_size=5, memory_dim=8)
-    >>> logits = model.predict({"query": np.ones((2, 4), "int32"),
-    ...                         "stories": np.ones((2, 5, 4), "int32")}, verbose=0)
-    >>> logits.shape
-    (2, 12)
+    Examples:
+        >>> import numpy as np
+        >>> model = memn2n(vocab_size=12, sentence_len=4, memory_size=5, memory_dim=8)
+        >>> logits = model.predict({"query": np.ones((2, 4), "int32"),
+        ...                         "stories": np.ones((2, 5, 4), "int32")}, verbose=0)
+        >>> logits.shape
+        (2, 12)
     """
     sentence_len = check.positive_int("sentence_len", sentence_len)
     memory_size = check.positive_int("memory_size", memory_size)
@@ -147,12 +145,11 @@ def ntm(
         A `keras.Model` from `[batch, time, input_size]` (input named
         `inputs`) to `[batch, time, output_size]`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> model = ntm(3, memory_size=8, memory_dim=4, controller_size=8)
-    >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
-    (2, 5, 3)
+    Examples:
+        >>> import numpy as np
+        >>> model = ntm(3, memory_size=8, memory_dim=4, controller_size=8)
+        >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
+        (2, 5, 3)
     """
     return _sequence_model(
         NTM, name, input_size, sequence_length, mask_value, memory_size=memory_size,
@@ -176,12 +173,11 @@ def dnc(input_size, sequence_length=None, mask_value=None, name="dnc", **layer_k
     Returns:
         A `keras.Model`, as `ntm` does.
 
-    Example:
-
-    >>> import numpy as np
-    >>> model = dnc(3, memory_size=8, memory_dim=4, controller_size=8)
-    >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
-    (2, 5, 3)
+    Examples:
+        >>> import numpy as np
+        >>> model = dnc(3, memory_size=8, memory_dim=4, controller_size=8)
+        >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
+        (2, 5, 3)
     """
     return _sequence_model(DNC, name, input_size, sequence_length, mask_value,
                            **layer_kwargs)

@@ -69,13 +69,12 @@ def plot_memory_attention(attention, memory_labels=None, title=None, path=None):
     Returns:
         The matplotlib `Figure`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> figure = plot_memory_attention(np.array([[0.9, 0.1], [0.2, 0.8]]),
-    ...                                ["Mary went home.", "John left."])
-    >>> len(figure.axes[0].get_yticklabels())
-    2
+    Examples:
+        >>> import numpy as np
+        >>> figure = plot_memory_attention(np.array([[0.9, 0.1], [0.2, 0.8]]),
+        ...                                ["Mary went home.", "John left."])
+        >>> len(figure.axes[0].get_yticklabels())
+        2
     """
     attention = _as_array("attention", attention, 2)
     num_hops, memory_size = attention.shape
@@ -129,13 +128,12 @@ def plot_ntm_trace(inputs, targets, outputs, read_weights, write_weights,
         steps equal to `UNSCORED` (0.5, what the task generators give steps
         they do not score) are marked "not scored" in a legend.
 
-    Example:
-
-    >>> import numpy as np
-    >>> steps = np.eye(4)                   # 4 steps, one-hot weights
-    >>> figure = plot_ntm_trace(steps, steps, steps, steps, steps)
-    >>> [axis.get_ylabel() for axis in figure.axes[:5]]
-    ['input', 'target', 'output', 'read weights', 'write weights']
+    Examples:
+        >>> import numpy as np
+        >>> steps = np.eye(4)                   # 4 steps, one-hot weights
+        >>> figure = plot_ntm_trace(steps, steps, steps, steps, steps)
+        >>> [axis.get_ylabel() for axis in figure.axes[:5]]
+        ['input', 'target', 'output', 'read weights', 'write weights']
     """
     sequences = _sequence_panels(inputs, targets, outputs)
     steps = sequences[0][1].shape[1]
@@ -170,14 +168,13 @@ def plot_dnc_trace(inputs, targets, outputs, write_weights, read_weights, usage,
         The matplotlib `Figure`: seven panels, time running left to right,
         each with its colour bar (`figure.axes[:7]` are the panels).
 
-    Example:
-
-    >>> import numpy as np
-    >>> weights = np.eye(4)[:, None, :]        # 4 steps, 1 head, N = 4
-    >>> figure = plot_dnc_trace(np.eye(4), np.eye(4), np.eye(4), weights,
-    ...                         weights, np.eye(4), np.full((4, 1, 3), 1 / 3))
-    >>> len(figure.axes[0].images), figure.axes[6].get_ylabel()
-    (1, 'read modes')
+    Examples:
+        >>> import numpy as np
+        >>> weights = np.eye(4)[:, None, :]        # 4 steps, 1 head, N = 4
+        >>> figure = plot_dnc_trace(np.eye(4), np.eye(4), np.eye(4), weights,
+        ...                         weights, np.eye(4), np.full((4, 1, 3), 1 / 3))
+        >>> len(figure.axes[0].images), figure.axes[6].get_ylabel()
+        (1, 'read modes')
     """
     sequences = _sequence_panels(inputs, targets, outputs)
     steps = sequences[0][1].shape[1]

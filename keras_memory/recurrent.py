@@ -275,9 +275,10 @@ def run(cell, sequences, initial_state, mask=None, *, keras_loop, go_backwards=F
     """Runs `cell` over `sequences` with the fastest loop for this backend.
 
     Args:
-        cell, sequences, initial_state, mask, go_backwards,
-            zero_output_for_mask, training: see `masked_scan`; `mask` may
-            be `None` or a list whose first entry is the mask.
+        loop arguments: `cell`, `sequences`, `initial_state`, `mask`,
+            `go_backwards`, `zero_output_for_mask`, `training`: see
+            `masked_scan`; `mask` may be `None` or a list whose first entry
+            is the mask.
         keras_loop: no-argument callable running `keras.layers.RNN`'s own
             loop, used without a mask (or with `unroll`) except on torch.
         unroll: as for `keras.layers.RNN` (Keras' loop unrolls).
@@ -322,15 +323,14 @@ class MemoryRNN(keras.layers.RNN):
     does, and base layer arguments. Its config is flat: the cell's
     arguments beside the RNN's, no nested cell.
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_memory import NTMCell
-    >>> class MyNTM(MemoryRNN):
-    ...     cell_class = NTMCell
-    >>> layer = MyNTM(memory_size=8, memory_dim=4, controller_size=8)
-    >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
-    (2, 3)
+    Examples:
+        >>> import numpy as np
+        >>> from keras_memory import NTMCell
+        >>> class MyNTM(MemoryRNN):
+        ...     cell_class = NTMCell
+        >>> layer = MyNTM(memory_size=8, memory_dim=4, controller_size=8)
+        >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
+        (2, 3)
     """
 
     cell_class = None

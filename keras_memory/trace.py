@@ -60,14 +60,13 @@ def trace(layer, sequences, mask=None):
         `[batch, time, N, M]`; for a DNC also `usage`, `link`,
         `precedence` and `read_modes` (see `DNCState`).
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_memory import ntm
-    >>> model = ntm(3, memory_size=8, memory_dim=4, controller_size=8)
-    >>> record = trace(model, np.zeros((1, 5, 3), "float32"))
-    >>> record["write_weights"].shape
-    (1, 5, 1, 8)
+    Examples:
+        >>> import numpy as np
+        >>> from keras_memory import ntm
+        >>> model = ntm(3, memory_size=8, memory_dim=4, controller_size=8)
+        >>> record = trace(model, np.zeros((1, 5, 3), "float32"))
+        >>> record["write_weights"].shape
+        (1, 5, 1, 8)
     """
     cell, rnn, mask_value = _find(layer)
     shape = check.shape_of("sequences", sequences)

@@ -31,7 +31,8 @@ def test_the_sdist_ships_all_of_tests_and_what_tox_reads(tmp_path):
     assert needed <= members, sorted(needed - members)
     for path in ("pyproject.toml", "tox.ini", "constraints.txt", "README.md",
                  "CHANGELOG.md", "CONTRIBUTING.md", "CITATION.cff", "LICENSE",
-                 "examples/copy_task.py", "keras_memory/__init__.py"):
+                 "examples/copy_task.py", "keras_memory/__init__.py", "mkdocs.yml",
+                 "docs/index.md", "docs/api.md"):
         assert path in members, path
     assert not any("__pycache__" in m for m in members)
     # The version is read from the package: one place.

@@ -90,12 +90,11 @@ def allocation(usage, epsilon=EPSILON):
     Returns:
         `[B, N]` allocation weights, summing to at most 1.
 
-    Example:
-
-    >>> import numpy as np
-    >>> weights = allocation(np.array([[1.0, 0.0, 0.5]], "float32"))
-    >>> [round(float(w), 3) for w in weights[0]]
-    [0.0, 1.0, 0.0]
+    Examples:
+        >>> import numpy as np
+        >>> weights = allocation(np.array([[1.0, 0.0, 0.5]], "float32"))
+        >>> [round(float(w), 3) for w in weights[0]]
+        [0.0, 1.0, 0.0]
     """
     (usage,) = _tensors(usage)
     _expect("usage", usage, (None, None))

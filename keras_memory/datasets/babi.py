@@ -120,13 +120,13 @@ def parse_lines(lines, source="<lines>"):
         A list of `BabiExample`, in file order.
 
     Raises:
-        BabiFormatError (a ValueError) naming `source`, the line number, what
-        was expected and the offending line, for: a line without a leading
-        number, a number that is neither 1 nor the previous number + 1, a
-        question without an answer, supporting-fact ids that are not numbers
-        or not earlier statements of the same story, a question before any
-        statement (an empty story), an empty sentence, and a file without
-        questions.
+        BabiFormatError: (a `ValueError`) naming `source`, the line number,
+            what was expected and the offending line, for: a line without a
+            leading number, a number that is neither 1 nor the previous
+            number + 1, a question without an answer, supporting-fact ids
+            that are not numbers or not earlier statements of the same
+            story, a question before any statement (an empty story), an
+            empty sentence, and a file without questions.
     """
     examples = []
     story, line_ids = [], []
@@ -347,13 +347,12 @@ class Vocabulary:
     Args:
         words: iterable of words; they get ids 2, 3, ... in sorted order.
 
-    Example:
-
-    >>> vocab = Vocabulary(["mary", "bathroom"])
-    >>> vocab.encode(["mary", "kitchen"], unknown="map")
-    [3, 1]
-    >>> vocab.decode([3, 2])
-    ['mary', 'bathroom']
+    Examples:
+        >>> vocab = Vocabulary(["mary", "bathroom"])
+        >>> vocab.encode(["mary", "kitchen"], unknown="map")
+        [3, 1]
+        >>> vocab.decode([3, 2])
+        ['mary', 'bathroom']
     """
 
     def __init__(self, words=()):

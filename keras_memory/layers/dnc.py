@@ -90,14 +90,13 @@ class DNCCell(MemoryCell):
 
     The state is O(W N^2) numbers per sequence (the link matrices).
 
-    Example:
-
-    >>> cell = DNCCell(memory_size=16, memory_dim=8, controller_size=32,
-    ...                num_read_heads=2)
-    >>> cell.build((None, 3))                   # 3 input features per step
-    >>> state = cell.unpack_state(cell.get_initial_state(batch_size=2))
-    >>> tuple(state.link.shape), tuple(state.read_modes.shape)
-    ((2, 1, 16, 16), (2, 2, 3))
+    Examples:
+        >>> cell = DNCCell(memory_size=16, memory_dim=8, controller_size=32,
+        ...                num_read_heads=2)
+        >>> cell.build((None, 3))                   # 3 input features per step
+        >>> state = cell.unpack_state(cell.get_initial_state(batch_size=2))
+        >>> tuple(state.link.shape), tuple(state.read_modes.shape)
+        ((2, 1, 16, 16), (2, 2, 3))
     """
 
     def __init__(
@@ -237,23 +236,24 @@ class DNC(recurrent.MemoryRNN):
     for the whole batch are skipped.
 
     Args:
-        memory_size, memory_dim, controller_size, num_read_heads,
-            num_write_heads, output_size, controller, output_activation,
-            kernel_initializer, kernel_regularizer, remat: see `DNCCell`.
-        return_sequences, return_state, go_backwards, stateful, unroll,
-            zero_output_for_mask, **kwargs: as for `NTM`.
+        cell arguments: `memory_size`, `memory_dim`, `controller_size`,
+            `num_read_heads`, `num_write_heads`, `output_size`, `controller`,
+            `output_activation`, `kernel_initializer`, `kernel_regularizer`,
+            `remat`: see `DNCCell`.
+        sequence arguments: `return_sequences`, `return_state`,
+            `go_backwards`, `stateful`, `unroll`, `zero_output_for_mask`,
+            `**kwargs`: as for `NTM`.
 
     Call arguments: as for `NTM` (`sequences`, `initial_state`, `mask`,
     `training`).
 
-    Example:
-
-    >>> import numpy as np
-    >>> layer = DNC(memory_size=16, memory_dim=8, return_state=True)
-    >>> output, *states = layer(np.zeros((2, 7, 5), "float32"))
-    >>> final = layer.cell.unpack_state(states)     # a DNCState
-    >>> tuple(output.shape), tuple(final.usage.shape)
-    ((2, 5), (2, 16))
+    Examples:
+        >>> import numpy as np
+        >>> layer = DNC(memory_size=16, memory_dim=8, return_state=True)
+        >>> output, *states = layer(np.zeros((2, 7, 5), "float32"))
+        >>> final = layer.cell.unpack_state(states)     # a DNCState
+        >>> tuple(output.shape), tuple(final.usage.shape)
+        ((2, 5), (2, 16))
     """
 
     cell_class = DNCCell

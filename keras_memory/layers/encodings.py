@@ -125,13 +125,12 @@ class SentenceEncoding(keras.layers.Layer):
     Returns:
         `[batch, ..., d]`, with mask `[batch, ...]`.
 
-    Example:
-
-    >>> import numpy as np, keras
-    >>> ids = np.array([[[3, 4, 0], [0, 0, 0]]])   # 1 story, 2 slots, J=3
-    >>> words = keras.layers.Embedding(10, 8, mask_zero=True)
-    >>> tuple(SentenceEncoding()(words(ids)).shape)
-    (1, 2, 8)
+    Examples:
+        >>> import numpy as np, keras
+        >>> ids = np.array([[[3, 4, 0], [0, 0, 0]]])   # 1 story, 2 slots, J=3
+        >>> words = keras.layers.Embedding(10, 8, mask_zero=True)
+        >>> tuple(SentenceEncoding()(words(ids)).shape)
+        (1, 2, 8)
     """
 
     def __init__(self, encoding="position_centered", **kwargs):
@@ -183,12 +182,11 @@ class TemporalEncoding(keras.layers.Layer):
     Returns:
         `[batch, memory_size, d]`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> sentences = np.zeros((2, 5, 8), "float32")   # 5 slots, d = 8
-    >>> tuple(TemporalEncoding()(sentences).shape)
-    (2, 5, 8)
+    Examples:
+        >>> import numpy as np
+        >>> sentences = np.zeros((2, 5, 8), "float32")   # 5 slots, d = 8
+        >>> tuple(TemporalEncoding()(sentences).shape)
+        (2, 5, 8)
     """
 
     def __init__(self, kernel_initializer=None, kernel_regularizer=None,

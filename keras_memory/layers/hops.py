@@ -26,14 +26,13 @@ def memory_attention(query, memory_keys, mask=None, use_softmax=True):
     Returns:
         `[batch, memory_size]` attention weights.
 
-    Example:
-
-    >>> import numpy as np
-    >>> query = np.array([[1.0, 0.0]], "float32")
-    >>> keys = np.array([[[5.0, 0.0], [0.0, 5.0]]], "float32")
-    >>> p = memory_attention(query, keys)
-    >>> bool(p[0, 0] > 0.99)
-    True
+    Examples:
+        >>> import numpy as np
+        >>> query = np.array([[1.0, 0.0]], "float32")
+        >>> keys = np.array([[[5.0, 0.0], [0.0, 5.0]]], "float32")
+        >>> p = memory_attention(query, keys)
+        >>> bool(p[0, 0] > 0.99)
+        True
     """
     dtype = keras.backend.standardize_dtype(query.dtype)
     if dtype in ("float16", "bfloat16"):
@@ -73,13 +72,12 @@ def memory_read(attention, memory_values):
     Returns:
         `[batch, memory_dim]`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> attention = np.array([[0.25, 0.75]], "float32")
-    >>> values = np.array([[[4.0, 0.0], [0.0, 4.0]]], "float32")
-    >>> [round(float(v), 2) for v in memory_read(attention, values)[0]]
-    [1.0, 3.0]
+    Examples:
+        >>> import numpy as np
+        >>> attention = np.array([[0.25, 0.75]], "float32")
+        >>> values = np.array([[[4.0, 0.0], [0.0, 4.0]]], "float32")
+        >>> [round(float(v), 2) for v in memory_read(attention, values)[0]]
+        [1.0, 3.0]
     """
     return ops.einsum("bn,bnd->bd", attention, memory_values)
 

@@ -178,14 +178,13 @@ class MemN2N(keras.layers.Layer):
         Logits `[batch, vocab_size]`, or `(logits, attention)` with attention
         `[batch, num_hops, N]` when `return_attention=True`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> layer = MemN2N(vocab_size=30, memory_dim=8, num_hops=2)
-    >>> query = np.array([[4, 5, 0]])
-    >>> story = np.array([[[6, 7, 8], [9, 0, 0], [0, 0, 0]]])
-    >>> tuple(layer([query, story]).shape)
-    (1, 30)
+    Examples:
+        >>> import numpy as np
+        >>> layer = MemN2N(vocab_size=30, memory_dim=8, num_hops=2)
+        >>> query = np.array([[4, 5, 0]])
+        >>> story = np.array([[[6, 7, 8], [9, 0, 0], [0, 0, 0]]])
+        >>> tuple(layer([query, story]).shape)
+        (1, 30)
     """
 
     def __init__(

@@ -183,14 +183,13 @@ class MemoryHop(_LinearMemoryLayer):
         `[batch, memory_dim]`, or `(state, attention)` with attention
         `[batch, memory_size]` when `return_attention=True`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> hop = MemoryHop(4)
-    >>> u = np.zeros((2, 4), "float32")
-    >>> memories = np.ones((2, 5, 3), "float32")
-    >>> tuple(hop([u, memories]).shape)
-    (2, 4)
+    Examples:
+        >>> import numpy as np
+        >>> hop = MemoryHop(4)
+        >>> u = np.zeros((2, 4), "float32")
+        >>> memories = np.ones((2, 5, 3), "float32")
+        >>> tuple(hop([u, memories]).shape)
+        (2, 4)
     """
 
     def __init__(self, memory_dim, use_softmax=True, **kwargs):
@@ -278,14 +277,13 @@ class MemoryNetwork(_LinearMemoryLayer):
         `[batch, output_dim]`, or `(output, attention)` with attention
         `[batch, num_hops, memory_size]` when `return_attention=True`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> net = MemoryNetwork(memory_dim=8, num_hops=2, output_dim=3)
-    >>> query = np.ones((2, 6), "float32")
-    >>> memories = np.ones((2, 10, 6), "float32")
-    >>> tuple(net([query, memories]).shape)
-    (2, 3)
+    Examples:
+        >>> import numpy as np
+        >>> net = MemoryNetwork(memory_dim=8, num_hops=2, output_dim=3)
+        >>> query = np.ones((2, 6), "float32")
+        >>> memories = np.ones((2, 10, 6), "float32")
+        >>> tuple(net([query, memories]).shape)
+        (2, 3)
     """
 
     def __init__(

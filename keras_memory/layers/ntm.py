@@ -106,13 +106,12 @@ class NTMCell(MemoryCell):
     The initial head weights are `softmax` of trainable logits focused on
     row 0, and the initial reads are read from the initial memory with them.
 
-    Example:
-
-    >>> import keras, numpy as np
-    >>> cell = NTMCell(memory_size=16, memory_dim=8, controller_size=32)
-    >>> layer = keras.layers.RNN(cell, return_sequences=True)
-    >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
-    (2, 5, 3)
+    Examples:
+        >>> import keras, numpy as np
+        >>> cell = NTMCell(memory_size=16, memory_dim=8, controller_size=32)
+        >>> layer = keras.layers.RNN(cell, return_sequences=True)
+        >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
+        (2, 5, 3)
     """
 
     def __init__(
@@ -393,10 +392,11 @@ class NTM(recurrent.MemoryRNN):
     the `NTMState` without flattening it at every step.
 
     Args:
-        memory_size, memory_dim, controller_size, num_heads, output_size,
-            controller, shift_range, memory_init, output_activation,
-            num_read_heads, num_write_heads, key_activation, add_activation,
-            kernel_initializer, kernel_regularizer, seed, remat: see
+        cell arguments: `memory_size`, `memory_dim`, `controller_size`,
+            `num_heads`, `output_size`, `controller`, `shift_range`,
+            `memory_init`, `output_activation`, `num_read_heads`,
+            `num_write_heads`, `key_activation`, `add_activation`,
+            `kernel_initializer`, `kernel_regularizer`, `seed`, `remat`: see
             `NTMCell`.
         return_sequences: bool, return the output of every step
             `[batch, time, output_size]` instead of the last
@@ -414,13 +414,12 @@ class NTM(recurrent.MemoryRNN):
             unchanged (and repeat the last output).
         training: passed to the cell.
 
-    Example:
-
-    >>> import numpy as np
-    >>> layer = NTM(memory_size=16, memory_dim=8, controller_size=32,
-    ...             return_sequences=True)
-    >>> tuple(layer(np.zeros((2, 7, 5), "float32")).shape)
-    (2, 7, 5)
+    Examples:
+        >>> import numpy as np
+        >>> layer = NTM(memory_size=16, memory_dim=8, controller_size=32,
+        ...             return_sequences=True)
+        >>> tuple(layer(np.zeros((2, 7, 5), "float32")).shape)
+        (2, 7, 5)
     """
 
     cell_class = NTMCell

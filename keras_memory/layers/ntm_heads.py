@@ -214,8 +214,8 @@ class NTMReadHead(_NTMHead):
         shift_range: int >= 0, the largest shift R; needs `2R + 1 <= N` (0: no
             shifting, so a single memory row works).
         key_activation: `"tanh"` (default) or `"linear"`.
-        kernel_initializer, bias_initializer, kernel_regularizer,
-            bias_regularizer: for the projection.
+        kernel_initializer, bias_initializer: for the projection.
+        kernel_regularizer, bias_regularizer: for the projection.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -225,15 +225,14 @@ class NTMReadHead(_NTMHead):
     Returns:
         `(read_vector, weights)`: `[batch, M]` and `[batch, N]`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> head = NTMReadHead()
-    >>> memory = np.random.rand(2, 8, 4).astype("float32")
-    >>> weights = np.full((2, 8), 1 / 8, "float32")
-    >>> read, new_weights = head([np.ones((2, 5), "float32"), memory, weights])
-    >>> tuple(read.shape), tuple(new_weights.shape)
-    ((2, 4), (2, 8))
+    Examples:
+        >>> import numpy as np
+        >>> head = NTMReadHead()
+        >>> memory = np.random.rand(2, 8, 4).astype("float32")
+        >>> weights = np.full((2, 8), 1 / 8, "float32")
+        >>> read, new_weights = head([np.ones((2, 5), "float32"), memory, weights])
+        >>> tuple(read.shape), tuple(new_weights.shape)
+        ((2, 4), (2, 8))
     """
 
     def apply_projection(self, projected, memory, previous_weights):
@@ -255,8 +254,9 @@ class NTMWriteHead(_NTMHead):
     memory becomes `M * (1 - w e^T) + w a^T`.
 
     Args:
-        shift_range, key_activation, kernel_initializer, bias_initializer,
-            kernel_regularizer, bias_regularizer: as for `NTMReadHead`.
+        read head arguments: `shift_range`, `key_activation`,
+            `kernel_initializer`, `bias_initializer`, `kernel_regularizer`,
+            `bias_regularizer`: as for `NTMReadHead`.
         add_activation: activation of the add vector; default `"tanh"`
             (bounded, so memory values stay bounded too).
         **kwargs: base `keras.layers.Layer` arguments.
@@ -268,15 +268,14 @@ class NTMWriteHead(_NTMHead):
     Returns:
         `(new_memory, weights)`: `[batch, N, M]` and `[batch, N]`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> head = NTMWriteHead()
-    >>> memory = np.zeros((2, 8, 4), "float32")
-    >>> weights = np.full((2, 8), 1 / 8, "float32")
-    >>> new_memory, new_weights = head([np.ones((2, 5), "float32"), memory, weights])
-    >>> tuple(new_memory.shape)
-    (2, 8, 4)
+    Examples:
+        >>> import numpy as np
+        >>> head = NTMWriteHead()
+        >>> memory = np.zeros((2, 8, 4), "float32")
+        >>> weights = np.full((2, 8), 1 / 8, "float32")
+        >>> new_memory, new_weights = head([np.ones((2, 5), "float32"), memory, weights])
+        >>> tuple(new_memory.shape)
+        (2, 8, 4)
     """
 
     def __init__(self, add_activation="tanh", **kwargs):

@@ -52,18 +52,17 @@ class AlgorithmicTask(keras.utils.PyDataset):
             (Keras' TensorFlow adapter infers shapes from those two).
         **options: the task generator's options (`min_length`,
             `max_length`, `num_bits`, ...); defaults are Graves'.
-        Also `workers`, `use_multiprocessing`, `max_queue_size`, as for
-        `keras.utils.PyDataset`.
+        workers, use_multiprocessing, max_queue_size: as for
+            `keras.utils.PyDataset`.
 
-    Example:
-
-    >>> data = AlgorithmicTask("copy", batch_size=4, steps_per_epoch=10,
-    ...                        buckets=2, max_length=5, seed=0)
-    >>> data.bucket_lengths
-    [6, 11]
-    >>> inputs, targets, weights = data[0]
-    >>> inputs.shape, targets.shape, weights.shape
-    ((4, 11, 9), (4, 11, 8), (4, 11))
+    Examples:
+        >>> data = AlgorithmicTask("copy", batch_size=4, steps_per_epoch=10,
+        ...                        buckets=2, max_length=5, seed=0)
+        >>> data.bucket_lengths
+        [6, 11]
+        >>> inputs, targets, weights = data[0]
+        >>> inputs.shape, targets.shape, weights.shape
+        ((4, 11, 9), (4, 11, 8), (4, 11))
     """
 
     def __init__(self, task, batch_size, steps_per_epoch, buckets=4, seed=None,
@@ -162,16 +161,15 @@ class CopyTask(AlgorithmicTask):
         batch_size, steps_per_epoch, buckets, seed: see `AlgorithmicTask`.
         min_length, max_length, num_bits: see `copy_sequences`.
 
-    Example:
-
-    >>> import keras_memory as km
-    >>> model = km.ntm(9, memory_size=8, memory_dim=4, controller_size=8,
-    ...                output_size=8)
-    >>> model.compile("adam", "binary_crossentropy")
-    >>> data = CopyTask(batch_size=2, steps_per_epoch=2, max_length=3, buckets=1)
-    >>> history = model.fit(data, epochs=1, verbose=0)
-    >>> len(history.history["loss"])
-    1
+    Examples:
+        >>> import keras_memory as km
+        >>> model = km.ntm(9, memory_size=8, memory_dim=4, controller_size=8,
+        ...                output_size=8)
+        >>> model.compile("adam", "binary_crossentropy")
+        >>> data = CopyTask(batch_size=2, steps_per_epoch=2, max_length=3, buckets=1)
+        >>> history = model.fit(data, epochs=1, verbose=0)
+        >>> len(history.history["loss"])
+        1
     """
 
     def __init__(self, batch_size, steps_per_epoch, min_length=1, max_length=20,

@@ -120,12 +120,11 @@ def copy_sequences(
         `NO_TARGET` = 0.5 elsewhere), weights `[batch, T]` (1 in the output
         phase).
 
-    Example:
-
-    >>> inputs, targets, weights = copy_sequences(2, min_length=3,
-    ...                                           max_length=3, seed=0)
-    >>> inputs.shape, targets.shape, weights[0].tolist()
-    ((2, 7, 9), (2, 7, 8), [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    Examples:
+        >>> inputs, targets, weights = copy_sequences(2, min_length=3,
+        ...                                           max_length=3, seed=0)
+        >>> inputs.shape, targets.shape, weights[0].tolist()
+        ((2, 7, 9), (2, 7, 8), [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
     """
     min_length, max_length = _length_range(
         "min_length", min_length, "max_length", max_length

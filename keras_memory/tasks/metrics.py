@@ -53,15 +53,14 @@ class BitErrorsPerSequence(keras.metrics.Metric):
         from_logits: bool, predictions are logits (threshold 0).
         name, dtype: as for every Keras metric.
 
-    Example:
-
-    >>> import numpy as np
-    >>> metric = BitErrorsPerSequence()
-    >>> y_true = np.array([[[1.0, 0.0], [0.5, 0.5]]])   # step 2: no target
-    >>> y_pred = np.array([[[0.9, 0.8], [0.2, 0.7]]])
-    >>> metric.update_state(y_true, y_pred)
-    >>> float(metric.result())
-    1.0
+    Examples:
+        >>> import numpy as np
+        >>> metric = BitErrorsPerSequence()
+        >>> y_true = np.array([[[1.0, 0.0], [0.5, 0.5]]])   # step 2: no target
+        >>> y_pred = np.array([[[0.9, 0.8], [0.2, 0.7]]])
+        >>> metric.update_state(y_true, y_pred)
+        >>> float(metric.result())
+        1.0
     """
 
     def __init__(self, from_logits=False, name="bit_errors_per_sequence", **kwargs):
