@@ -38,6 +38,7 @@ import keras
 from keras import ops
 
 from keras_memory import _backend
+from keras_memory import _ops
 from keras_memory import _validation as check
 
 REMAT_CHOICES = ("auto", True, False)
@@ -120,7 +121,7 @@ def _masked_output(previous_output, zero_output_for_mask):
 
 def _keep_rows(keep, new, old):
     """`new` where `keep` (`[batch]` booleans) is true, else `old`, per row."""
-    row = ops.reshape(keep, (-1,) + (1,) * (len(new.shape) - 1))
+    row = _ops.reshape(keep, (-1,) + (1,) * (len(new.shape) - 1))
     return ops.where(row, new, old)
 
 
@@ -179,12 +180,12 @@ def masked_scan(cell, sequences, initial_state, mask, *, go_backwards=False,
     final_state, outputs = ops.scan(
         lambda state, inputs_t: step(state, *inputs_t),
         cell.unpack_state(initial_state),
-        (ops.transpose(sequences, (1, 0, 2)), ops.transpose(ops.cast(mask, "bool"))),
+        (_ops.transpose(sequences, (1, 0, 2)), ops.transpose(ops.cast(mask, "bool"))),
         reverse=go_backwards,
     )
     if go_backwards:
         outputs = ops.flip(outputs, axis=0)
-    outputs = ops.transpose(outputs, (1, 0, 2))
+    outputs = _ops.transpose(outputs, (1, 0, 2))
     return outputs[:, -1], outputs, cell.pack_state(final_state)
 
 
@@ -198,7 +199,7 @@ def masked_while_loop(cell, sequences, initial_state, mask, *, go_backwards=Fals
     arguments and results as `masked_scan`.
     """
     step = _masked_step(cell, training, zero_output_for_mask)
-    steps = ops.transpose(sequences, (1, 0, 2))
+    steps = _ops.transpose(sequences, (1, 0, 2))
     step_masks = ops.transpose(ops.cast(mask, "bool"))
     num_steps = sequences.shape[1] or ops.shape(sequences)[1]
     state = cell.unpack_state(initial_state)
@@ -222,7 +223,7 @@ def masked_while_loop(cell, sequences, initial_state, mask, *, go_backwards=Fals
         (0, (state, outputs)),
         maximum_iterations=num_steps,
     )
-    outputs = ops.transpose(outputs, (1, 0, 2))
+    outputs = _ops.transpose(outputs, (1, 0, 2))
     return outputs[:, -1], outputs, cell.pack_state(final_state)
 
 
@@ -266,7 +267,7 @@ def eager_loop(cell, sequences, initial_state, mask=None, *, go_backwards=False,
         outputs.append(output)
         if on_step is not None:
             on_step(output, state)
-    outputs = ops.stack(outputs, axis=1)
+    outputs = _ops.stack(outputs, axis=1)
     return outputs[:, -1], outputs, cell.pack_state(state)
 
 

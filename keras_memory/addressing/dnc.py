@@ -14,8 +14,8 @@ import collections
 import keras
 from keras import ops
 
+from keras_memory import _ops
 from keras_memory.addressing import _products as products
-
 from keras_memory.addressing.ntm import EPSILON
 from keras_memory.addressing.ntm import _tensors
 from keras_memory.addressing.ntm import content_addressing
@@ -145,7 +145,7 @@ def write_allocation(usage, write_gates, epsilon=EPSILON):
             usage = usage + (1.0 - usage) * gate * head_allocation
     if num_writes == 1:
         return ops.expand_dims(weights[0], 1)
-    return ops.stack(weights, axis=1)
+    return _ops.stack(weights, axis=1)
 
 
 def usage_update(usage, write_weights, free_gates, read_weights):

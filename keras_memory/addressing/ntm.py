@@ -20,6 +20,7 @@ the same head axis (the memory stays `[batch, N, M]`, shared by the heads).
 import keras
 from keras import ops
 
+from keras_memory import _ops
 from keras_memory.addressing import _products as products
 
 EPSILON = 1e-6
@@ -116,7 +117,7 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
     # einsum rather than matmul: Keras' torch matmul computes float64 in float32.
     dots = ops.einsum("bhm,bnm->bhn", key, memory)
     key_norms = _vector_norms(key, epsilon)  # [b, h, 1]
-    row_norms = ops.transpose(_vector_norms(memory, epsilon), (0, 2, 1))  # [b, 1, N]
+    row_norms = _ops.transpose(_vector_norms(memory, epsilon), (0, 2, 1))  # [b, 1, N]
     similarity = ops.cast(dots / (key_norms * row_norms), dtype)
     return ops.squeeze(similarity, 1) if squeeze else similarity
 

@@ -7,6 +7,7 @@ import collections
 import keras
 from keras import ops
 
+from keras_memory import _ops
 from keras_memory import _validation as check
 from keras_memory import addressing
 from keras_memory import recurrent
@@ -141,7 +142,7 @@ class DNCCell(MemoryCell):
         states = list(states)
         count = len(states) - 8
         shaped = [
-            ops.reshape(flat, (-1,) + shape)
+            _ops.reshape(flat, (-1,) + shape)
             for flat, shape in zip(states[count:], self._shapes())
         ]
         return DNCState(states[0], states[1:count], *shaped)
@@ -149,7 +150,7 @@ class DNCCell(MemoryCell):
     def pack_state(self, state):
         """`DNCState` -> the flat list of 2-D tensors `keras.layers.RNN` carries."""
         flat = [
-            ops.reshape(part, (-1, size))
+            _ops.reshape(part, (-1, size))
             for part, size in zip(state[2:], self.state_size[-8:])
         ]
         return [state.output] + list(state.controller) + flat
@@ -201,7 +202,7 @@ class DNCCell(MemoryCell):
             part = activated[activation][..., start : start + size]
             start += size
             if name in per_head:
-                part = ops.reshape(part, (-1,) + per_head[name])
+                part = _ops.reshape(part, (-1,) + per_head[name])
             if activation == "softmax":
                 part = ops.softmax(part, axis=-1)
             values[name] = part

@@ -9,8 +9,8 @@ memory's weights in `build` between `build_controller` and
 """
 
 import keras
-from keras import ops
 
+from keras_memory import _ops
 from keras_memory import _validation as check
 from keras_memory import recurrent
 from keras_memory._kernels import fresh_initializer
@@ -103,8 +103,8 @@ class MemoryCell(keras.layers.Layer):
 
     def run_controller(self, inputs, reads, controller_state, training=None):
         """`(hidden, new controller state)` from `[inputs, reads]`."""
-        controller_input = ops.concatenate(
-            [inputs, ops.reshape(reads, (-1, self.reads_width))], axis=-1
+        controller_input = _ops.concatenate(
+            [inputs, _ops.reshape(reads, (-1, self.reads_width))], axis=-1
         )
         # `.call`, not `__call__`: the caller has set the dtype scope, and
         # torch pays for every layer call at every step.
@@ -118,7 +118,7 @@ class MemoryCell(keras.layers.Layer):
     def read_out(self, hidden, reads):
         """The cell's output: the projection of `[hidden, reads]`."""
         return self.output_projection.call(
-            ops.concatenate([hidden, ops.reshape(reads, (-1, self.reads_width))], axis=-1)
+            _ops.concatenate([hidden, _ops.reshape(reads, (-1, self.reads_width))], axis=-1)
         )
 
     def call(self, inputs, states, training=None):

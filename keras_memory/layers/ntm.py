@@ -7,6 +7,7 @@ import collections
 import keras
 from keras import ops
 
+from keras_memory import _ops
 from keras_memory import _validation as check
 from keras_memory import addressing
 from keras_memory import recurrent
@@ -191,20 +192,20 @@ class NTMCell(MemoryCell):
         return NTMState(
             output=states[0],
             controller=states[1:count],
-            reads=ops.reshape(reads, (-1, self.num_read_heads, self.memory_dim)),
-            read_weights=ops.reshape(
+            reads=_ops.reshape(reads, (-1, self.num_read_heads, self.memory_dim)),
+            read_weights=_ops.reshape(
                 read_weights, (-1, self.num_read_heads, self.memory_size)
             ),
-            write_weights=ops.reshape(
+            write_weights=_ops.reshape(
                 write_weights, (-1, self.num_write_heads, self.memory_size)
             ),
-            memory=ops.reshape(memory, (-1, self.memory_size, self.memory_dim)),
+            memory=_ops.reshape(memory, (-1, self.memory_size, self.memory_dim)),
         )
 
     def pack_state(self, state):
         """`NTMState` -> the flat list of 2-D tensors `keras.layers.RNN` carries."""
         flat = [
-            ops.reshape(part, (-1, size))
+            _ops.reshape(part, (-1, size))
             for part, size in zip(
                 (state.reads, state.read_weights, state.write_weights, state.memory),
                 self.state_size[-4:],
@@ -325,8 +326,8 @@ class NTMCell(MemoryCell):
         # One matrix product gives every head its parameters.
         heads = self.read_heads + self.write_heads
         projected = ops.matmul(
-            hidden, ops.concatenate([head.kernel for head in heads], axis=1)
-        ) + ops.concatenate([head.bias for head in heads], axis=0)
+            hidden, _ops.concatenate([head.kernel for head in heads], axis=1)
+        ) + _ops.concatenate([head.bias for head in heads], axis=0)
         pieces = split_last(projected, [head.projection_size for head in heads])
         # The read heads and the first write head address the same memory:
         # one addressing call with a head axis serves them all (fewer,
@@ -336,7 +337,7 @@ class NTMCell(MemoryCell):
         params = [head.parameters(piece) for head, piece in zip(heads, pieces[:first])]
 
         def stacked(field):
-            return ops.stack([getattr(p, field) for p in params], axis=1)
+            return _ops.stack([getattr(p, field) for p in params], axis=1)
 
         weights = addressing.address(
             stacked("key"),
@@ -344,7 +345,7 @@ class NTMCell(MemoryCell):
             stacked("gate"),
             stacked("shift"),
             stacked("sharpening"),
-            ops.concatenate([state.read_weights, state.write_weights[:, :1]], axis=1),
+            _ops.concatenate([state.read_weights, state.write_weights[:, :1]], axis=1),
             state.memory,
         )
         read_weights = weights[:, : self.num_read_heads]
@@ -365,7 +366,7 @@ class NTMCell(MemoryCell):
             controller=controller_state,
             reads=reads,
             read_weights=read_weights,
-            write_weights=ops.stack(write_weights, axis=1),
+            write_weights=_ops.stack(write_weights, axis=1),
             memory=memory,
         )
         return output, new_state
