@@ -367,14 +367,15 @@ def test_directional_read_weights_match_the_paper(forward):
     np.testing.assert_allclose(weights, np_directional(LINK, READ_W, forward), atol=1e-6)
 
 
-def _interface(rng):
-    modes = rng.dirichlet(np.ones(2 * W_ + 1), size=(B_, R_))
+def _interface(rng, writes=W_):
+    modes = rng.dirichlet(np.ones(2 * writes + 1), size=(B_, R_))
+    w = writes
     return dict(
         read_keys=rng.normal(size=(B_, R_, M_)), read_strengths=rng.uniform(1, 3, (B_, R_)),
-        write_keys=rng.normal(size=(B_, W_, M_)), write_strengths=rng.uniform(1, 3, (B_, W_)),
-        erase_vectors=rng.uniform(size=(B_, W_, M_)), write_vectors=rng.normal(size=(B_, W_, M_)),
-        free_gates=rng.uniform(size=(B_, R_)), allocation_gates=rng.uniform(size=(B_, W_)),
-        write_gates=rng.uniform(size=(B_, W_)), read_modes=modes,
+        write_keys=rng.normal(size=(B_, w, M_)), write_strengths=rng.uniform(1, 3, (B_, w)),
+        erase_vectors=rng.uniform(size=(B_, w, M_)), write_vectors=rng.normal(size=(B_, w, M_)),
+        free_gates=rng.uniform(size=(B_, R_)), allocation_gates=rng.uniform(size=(B_, w)),
+        write_gates=rng.uniform(size=(B_, w)), read_modes=modes,
     )
 
 
@@ -387,30 +388,33 @@ def _np_cosine_weights(keys, memory, strengths):
     return scores / scores.sum(-1, keepdims=True)
 
 
-def test_dnc_access_is_the_paper_step_in_deepmind_order():
+@pytest.mark.parametrize("writes", [1, W_])  # one write head has its own sums
+def test_dnc_access_is_the_paper_step_in_deepmind_order(writes):
     rng = np.random.default_rng(3)
     memory = rng.normal(size=(B_, N_, M_))
-    state = (memory, USAGE, LINK, PRECEDENCE, READ_W, WRITE_W)
-    interface = _interface(rng)
+    link, precedence = LINK[:, :writes], PRECEDENCE[:, :writes]
+    previous_writes = WRITE_W[:, :writes]
+    state = (memory, USAGE, link, precedence, READ_W, previous_writes)
+    interface = _interface(rng, writes)
     result = addressing.dnc_access(*map(f32, state), **{k: f32(v) for k, v in interface.items()})
     i = interface
-    usage = np_usage_update(USAGE, WRITE_W, i["free_gates"], READ_W)
+    usage = np_usage_update(USAGE, previous_writes, i["free_gates"], READ_W)
     allocation = np_write_allocation(usage, i["write_gates"] * i["allocation_gates"])
     content = _np_cosine_weights(i["write_keys"], memory, i["write_strengths"])
     g, a = i["write_gates"][..., None], i["allocation_gates"][..., None]
     write_weights = g * (a * allocation + (1 - a) * content)
     erase = np.prod(1 - write_weights[..., None] * i["erase_vectors"][:, :, None], axis=1)
     new_memory = memory * erase + np.einsum("bwn,bwm->bnm", write_weights, i["write_vectors"])
-    link = np_link(LINK, PRECEDENCE, write_weights)
-    precedence = np_precedence(PRECEDENCE, write_weights)
-    modes = i["read_modes"]
+    new_link = np_link(link, precedence, write_weights)
+    precedence = np_precedence(precedence, write_weights)
+    modes, w = i["read_modes"], writes
     read_weights = (
-        np.einsum("brw,brwn->brn", modes[..., :W_], np_directional(link, READ_W, False))
-        + np.einsum("brw,brwn->brn", modes[..., W_:2 * W_], np_directional(link, READ_W, True))
-        + modes[..., 2 * W_:] * _np_cosine_weights(i["read_keys"], new_memory, i["read_strengths"])
+        np.einsum("brw,brwn->brn", modes[..., :w], np_directional(new_link, READ_W, False))
+        + np.einsum("brw,brwn->brn", modes[..., w:2 * w], np_directional(new_link, READ_W, True))
+        + modes[..., 2 * w:] * _np_cosine_weights(i["read_keys"], new_memory, i["read_strengths"])
     )
     expected = dict(read_words=np.einsum("brn,bnm->brm", read_weights, new_memory),
-                    memory=new_memory, usage=usage, link=link, precedence=precedence,
+                    memory=new_memory, usage=usage, link=new_link, precedence=precedence,
                     read_weights=read_weights, write_weights=write_weights)
     assert result._fields == tuple(expected)
     for name, value in expected.items():

@@ -10,7 +10,8 @@ products). Both forms below are the same numbers (up to float rounding):
   batch 32 went from 300 to 150 ms);
 - as broadcasts, for torch and tensorflow, which run op by op (tensorflow
   without `jit_compile`): there each `einsum` costs several elementwise
-  ops.
+  ops. New axes come from indexing (`x[..., None]`), each backend's own,
+  rather than `ops.expand_dims`, a Keras op to dispatch at every step.
 
 `product_over_heads` is the one product reduction: a chain of multiplies on
 jax, one `prod` elsewhere.
@@ -31,35 +32,35 @@ def outer(a, b):
     """`[..., I], [..., J] -> [..., I, J]`: `a[..., i] * b[..., j]`."""
     if compiled():
         return ops.einsum("...i,...j->...ij", a, b)
-    return ops.expand_dims(a, -1) * ops.expand_dims(b, -2)
+    return a[..., :, None] * b[..., None, :]
 
 
 def scale_rows(weights, matrix):
     """`[..., I], [..., I, J] -> [..., I, J]`: row i times `weights[i]`."""
     if compiled():
         return ops.einsum("...i,...ij->...ij", weights, matrix)
-    return ops.expand_dims(weights, -1) * matrix
+    return weights[..., None] * matrix
 
 
 def scale_columns(matrix, weights):
     """`[..., I, J], [..., J] -> [..., I, J]`: column j times `weights[j]`."""
     if compiled():
         return ops.einsum("...ij,...j->...ij", matrix, weights)
-    return matrix * ops.expand_dims(weights, -2)
+    return matrix * weights[..., None, :]
 
 
 def squared_norms(tensor):
     """`[..., X] -> [..., 1]`: the sum of squares along the last axis."""
     if compiled():
-        return ops.expand_dims(ops.einsum("...x,...x->...", tensor, tensor), -1)
-    return ops.sum(ops.square(tensor), axis=-1, keepdims=True)
+        return ops.einsum("...x,...x->...", tensor, tensor)[..., None]
+    return ops.sum(tensor * tensor, axis=-1, keepdims=True)
 
 
 def vector_matrix(vector, matrix):
     """`[..., I], [..., I, J] -> [..., J]`: `sum_i vector[i] * matrix[i, j]`."""
     if compiled():
         return ops.einsum("...i,...ij->...j", vector, matrix)
-    return ops.sum(ops.expand_dims(vector, -1) * matrix, axis=-2)
+    return ops.sum(vector[..., None] * matrix, axis=-2)
 
 
 def product_over_heads(tensor):

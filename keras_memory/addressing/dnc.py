@@ -101,7 +101,9 @@ def allocation(usage, epsilon=EPSILON):
     dtype = keras.backend.standardize_dtype(usage.dtype)
     # Products of many usages underflow in half precision: compute in float32.
     compute_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
-    usage = epsilon + (1.0 - epsilon) * ops.cast(usage, compute_dtype)
+    if compute_dtype != dtype:
+        usage = ops.cast(usage, compute_dtype)
+    usage = epsilon + (1.0 - epsilon) * usage
     size = usage.shape[-1] or ops.shape(usage)[-1]
     # No sort: prod_{i<j} u[phi_i] for row n is the product of the usages of
     # the rows before n in the order (less used, or as used and lower), as
@@ -116,7 +118,8 @@ def allocation(usage, epsilon=EPSILON):
     )
     earlier = ops.cast(ops.logical_or(less_used, tied_lower), compute_dtype)
     before = ops.exp(products.vector_matrix(ops.log(usage), earlier))
-    return ops.cast((1.0 - usage) * before, dtype)
+    weights = (1.0 - usage) * before
+    return weights if compute_dtype == dtype else ops.cast(weights, dtype)
 
 
 def write_allocation(usage, write_gates, epsilon=EPSILON):
@@ -144,7 +147,7 @@ def write_allocation(usage, write_gates, epsilon=EPSILON):
             gate = write_gates[:, head : head + 1]
             usage = usage + (1.0 - usage) * gate * head_allocation
     if num_writes == 1:
-        return ops.expand_dims(weights[0], 1)
+        return weights[0][:, None]
     return _ops.stack(weights, axis=1)
 
 
@@ -210,7 +213,7 @@ def link_update(link, precedence, write_weights):
             + products.outer(write_weights, precedence)
         )
     else:  # the fewest [N, N] ops
-        kept = ops.expand_dims(1.0 - write_weights, -1) - ops.expand_dims(write_weights, -2)
+        kept = (1.0 - write_weights)[..., :, None] - write_weights[..., None, :]
         link = kept * link + products.outer(write_weights, precedence)
     size = link.shape[-1] or ops.shape(link)[-1]
     off_diagonal = 1.0 - ops.eye(size, dtype=link.dtype)
@@ -291,10 +294,16 @@ def dnc_access(memory, usage, link, precedence, read_weights, write_weights, *,
     read_content = content_addressing(read_keys, memory, read_strengths[..., None])
     backward = directional_read_weights(link, read_weights, forward=False)
     forward = directional_read_weights(link, read_weights, forward=True)
-    read_weights = (
-        ops.einsum("brw,brwn->brn", read_modes[..., :num_writes], backward)
-        + ops.einsum("brw,brwn->brn", read_modes[..., num_writes : 2 * num_writes], forward)
-        + read_modes[..., 2 * num_writes :] * read_content
-    )
+    if num_writes == 1:  # scale the one direction of each mode: no sums
+        read_weights = (read_modes[..., 0:1] * backward[:, :, 0]
+                        + read_modes[..., 1:2] * forward[:, :, 0]
+                        + read_modes[..., 2:] * read_content)
+    else:
+        read_weights = (
+            ops.einsum("brw,brwn->brn", read_modes[..., :num_writes], backward)
+            + ops.einsum("brw,brwn->brn", read_modes[..., num_writes : 2 * num_writes],
+                         forward)
+            + read_modes[..., 2 * num_writes :] * read_content
+        )
     return DNCAccess(read(memory, read_weights), memory, usage, link, precedence,
                      read_weights, write_weights)

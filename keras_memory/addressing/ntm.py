@@ -20,7 +20,6 @@ the same head axis (the memory stays `[batch, N, M]`, shared by the heads).
 import keras
 from keras import ops
 
-from keras_memory import _ops
 from keras_memory.addressing import _products as products
 
 EPSILON = 1e-6
@@ -84,7 +83,7 @@ def _tensors(*values):
 def _add_head_axis(tensor):
     """`[batch, X]` -> `([batch, 1, X], True)`; `[batch, H, X]` unchanged."""
     if len(tensor.shape) == 2:
-        return ops.expand_dims(tensor, 1), True
+        return tensor[:, None], True
     return tensor, False
 
 
@@ -117,9 +116,13 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
     # einsum rather than matmul: Keras' torch matmul computes float64 in float32.
     dots = ops.einsum("bhm,bnm->bhn", key, memory)
     key_norms = _vector_norms(key, epsilon)  # [b, h, 1]
-    row_norms = _ops.transpose(_vector_norms(memory, epsilon), (0, 2, 1))  # [b, 1, N]
-    similarity = ops.cast(dots / (key_norms * row_norms), dtype)
-    return ops.squeeze(similarity, 1) if squeeze else similarity
+    row_norms = _vector_norms(memory, epsilon)[:, None, :, 0]  # [b, 1, N]
+    similarity = dots / (key_norms * row_norms)
+    if dtype != keras.backend.standardize_dtype(similarity.dtype):
+        similarity = ops.cast(similarity, dtype)
+    # Indexing, not ops.squeeze / ops.expand_dims: every backend's own, and
+    # no Keras op to dispatch on backends that pay per op.
+    return similarity[:, 0] if squeeze else similarity
 
 
 def content_addressing(key, memory, beta, epsilon=EPSILON):
@@ -246,7 +249,7 @@ def read(memory, weights):
     memory, weights = _tensors(memory, weights)
     weights, squeeze = _add_head_axis(weights)
     reads = ops.einsum("bhn,bnm->bhm", weights, memory)
-    return ops.squeeze(reads, 1) if squeeze else reads
+    return reads[:, 0] if squeeze else reads
 
 
 def write(memory, weights, erase, add):
@@ -270,5 +273,7 @@ def write(memory, weights, erase, add):
     add, _ = _add_head_axis(add)
     erase_factors = 1.0 - products.outer(weights, erase)  # [b, h, N, M]
     keep = products.product_over_heads(erase_factors)
+    if weights.shape[1] == 1:  # one head: an outer product, no sum over heads
+        return memory * keep + products.outer(weights[:, 0], add[:, 0])
     added = ops.einsum("bhn,bhm->bnm", weights, add)
     return memory * keep + added
