@@ -23,6 +23,7 @@ Each figure is sequences per second over `--batches` training steps after
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -110,6 +111,9 @@ def main():
     parser.add_argument("--batches", type=int, default=30, help="timed training steps")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     parser.add_argument("--seed", type=int, default=0, help="seed of the copy batches")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="peer, ours, peer cycles per batch size; the table gives the "
+                             "median over rounds and the range of the ratio")
     parser.add_argument("--worker", choices=["ours", "peer"], help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--xla", action="store_true", help=argparse.SUPPRESS)
@@ -119,22 +123,31 @@ def main():
         print("RESULT " + json.dumps(result), flush=True)
         return
     rows = []
+    backends = args.backends.split(",")
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
-        before = run_worker(args, "peer", "torch", batch_size)
-        ours = {b: run_worker(args, "ours", b, batch_size) for b in args.backends.split(",")}
-        after = run_worker(args, "peer", "torch", batch_size)
-        peer = (before + after) / 2
-        rows += [(b, batch_size, rate, peer, after / before, rate / peer)
-                 for b, rate in ours.items()]
+        runs = {b: [] for b in backends}  # (ours, peer, drift) per round
+        for _ in range(args.rounds):
+            before = run_worker(args, "peer", "torch", batch_size)
+            ours = {b: run_worker(args, "ours", b, batch_size) for b in backends}
+            after = run_worker(args, "peer", "torch", batch_size)
+            for b, rate in ours.items():
+                runs[b].append((rate, (before + after) / 2, after / before))
+        for b, measured in runs.items():
+            ratios = [rate / peer for rate, peer, _ in measured]
+            rows.append((b, batch_size, statistics.median(r for r, _, _ in measured),
+                         statistics.median(p for _, p, _ in measured),
+                         statistics.median(d for _, _, d in measured),
+                         statistics.median(ratios), min(ratios), max(ratios)))
     print(f"\ncopy DNC (N=64, M=20, 4 read heads, LSTM 100), length 20, "
-          f"{args.batches} steps, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}")
+          f"{args.batches} steps, {args.rounds} round(s), {os.cpu_count()} CPUs, "
+          f"{time.strftime('%Y-%m-%d')}")
     print(f"{'backend':<15} {'batch':>5} {'seq/s':>8} {'peer seq/s':>10} {'drift':>6} "
-          f"{'ratio':>6}")
-    for backend, batch_size, rate, peer, drift, ratio in rows:
+          f"{'ratio':>6} {'range':>11}")
+    for backend, batch_size, rate, peer, drift, ratio, low, high in rows:
         print(f"{backend:<15} {batch_size:>5} {rate:>8.1f} {peer:>10.1f} {drift:>6.2f} "
-              f"{ratio:>6.2f}")
-    print("peer: the PyTorch DNC (dnc 1.1.0) on torch, mean of the runs before and after "
-          "ours; drift: after / before")
+              f"{ratio:>6.2f} {low:>5.2f}-{high:<5.2f}")
+    print("peer: the PyTorch DNC (dnc 1.1.0) on torch, mean of its runs just before and "
+          "after ours; drift: after / before; medians over rounds")
 
 
 if __name__ == "__main__":
