@@ -8,6 +8,9 @@ small protocol on top of Keras' (`state_size`, `output_size`,
   `pack_state(state)` -> the flat list back;
 - `step(inputs, state, training=None)` -> `(output, new_state)` on the
   named state: one time step, the only thing the loops call;
+- optionally `step_constants()`, what every step of a sequence computes
+  alike (weights fused into one matrix), which `eager_loop` computes once
+  and passes to each step as `step(..., constants=...)`;
 - `remat`: `"auto"`, `True` or `False` (see `step_remat`);
 - `input_size`, once built;
 - optionally `upgrade_config(config)`, a static method that maps a config
@@ -244,7 +247,14 @@ def eager_loop(cell, sequences, initial_state, mask=None, *, go_backwards=False,
         on_step: called as `on_step(output, state)` after every step, the
             skipped ones included (`keras_memory.trace` records them).
     """
+    if step is None and hasattr(cell, "step_constants"):
+        # Fused weights fetched once, not at every step.
+        constants = cell.step_constants()
+
+        def step(inputs, state, training):
+            return cell.step(inputs, state, training, constants=constants)
     step = step or cell.step
+
     num_steps = sequences.shape[1]
     order = range(num_steps - 1, -1, -1) if go_backwards else range(num_steps)
     state = cell.unpack_state(initial_state)

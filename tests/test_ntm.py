@@ -96,21 +96,17 @@ def test_memory_init_weight(memory_init, trainable):
     np.testing.assert_array_equal(memory[0], memory[1])
 
 
-def test_cell_step_equals_its_heads_applied_one_by_one():
-    """The cell addresses reads and the first write in one batched call;
-    it must equal calling each head layer in turn (reads on the old
-    memory, each write on the memory the previous write left)."""
-    cell = km.NTMCell(**SMALL, num_read_heads=2, num_write_heads=2, output_size=3)
-    x = sequences(batch=2, time=2)
-    cell.build(x[:, 0].shape)
-    _, states = cell(x[:, 0], cell.get_initial_state(batch_size=2))
-    output, new_states = cell(x[:, 1], states)
-
-    old = cell.unpack_state(states)
+def _step_one_by_one(cell, inputs, old):
+    """The NTM step written out with the layers it is made of: Keras'
+    `LSTMCell`, each head layer in turn (reads on the old memory, each write
+    on the memory the previous write left) and the output projection."""
     controller_input = ops.concatenate(
-        [x[:, 1], ops.reshape(old.reads, (2, -1))], axis=-1
+        [inputs, ops.reshape(old.reads, (ops.shape(inputs)[0], -1))], axis=-1
     )
-    hidden, _ = cell.controller(controller_input, old.controller)
+    if cell.controller_type == "lstm":
+        hidden, _ = cell.controller(controller_input, old.controller)
+    else:
+        hidden = cell.controller(controller_input)
     reads, read_weights, write_weights = [], [], []
     for index, head in enumerate(cell.read_heads):
         read, weights = head([hidden, old.memory, old.read_weights[:, index]])
@@ -120,14 +116,61 @@ def test_cell_step_equals_its_heads_applied_one_by_one():
     for index, head in enumerate(cell.write_heads):
         memory, weights = head([hidden, memory, old.write_weights[:, index]])
         write_weights.append(weights)
-    expected_output = cell.output_projection(ops.concatenate([hidden, *reads], axis=-1))
+    output = cell.output_projection(ops.concatenate([hidden, *reads], axis=-1))
+    return output, ops.stack(reads, axis=1), ops.stack(read_weights, axis=1), \
+        ops.stack(write_weights, axis=1), memory
 
-    new = cell.unpack_state(new_states)
-    assert_all_close(output, expected_output, atol=1e-6)
-    assert_all_close(new.reads, ops.stack(reads, axis=1), atol=1e-6)
-    assert_all_close(new.read_weights, ops.stack(read_weights, axis=1), atol=1e-6)
-    assert_all_close(new.write_weights, ops.stack(write_weights, axis=1), atol=1e-6)
-    assert_all_close(new.memory, memory, atol=1e-6)
+
+@pytest.mark.parametrize("options", [
+    {"num_read_heads": 2, "num_write_heads": 2},
+    {"num_read_heads": 1, "num_write_heads": 3, "key_activation": "linear",
+     "add_activation": "sigmoid", "shift_range": 2},
+    {"controller": "dense"},
+])
+def test_cell_step_equals_its_layers_in_values_and_gradients(options):
+    """The cell's step fuses the LSTM into one product, groups the heads'
+    parameters by kind and addresses reads and the first write in one
+    call; its outputs, new state and gradients (with respect to the input,
+    the memory and the reads) must equal those of its layers applied one by
+    one (1e-6), with and without the per-sequence `step_constants`."""
+    from gradients import analytic_gradients
+
+    keras.utils.set_random_seed(3)
+    cell = km.NTMCell(**SMALL, output_size=3, **options)
+    x = sequences(batch=2, time=2)
+    cell.build(x[:, 0].shape)
+    _, states = cell(x[:, 0], cell.get_initial_state(batch_size=2))
+    # Plain values (no autodiff history from the first step).
+    old = keras.tree.map_structure(
+        lambda t: ops.convert_to_tensor(to_numpy(t)), cell.unpack_state(states)
+    )
+    got = cell.step(x[:, 1], old)
+    got_constants = cell.step(x[:, 1], old, constants=cell.step_constants())
+    expected = _step_one_by_one(cell, x[:, 1], old)
+    for output, new in (got, got_constants):
+        for value, want in zip(
+            (output, new.reads, new.read_weights, new.write_weights, new.memory), expected
+        ):
+            assert_all_close(value, want, atol=1e-6)
+
+    rng = np.random.default_rng(0)
+    scales = [rng.normal(size=tuple(t.shape)).astype("float32") for t in expected]
+
+    def loss(parts):
+        return sum(ops.sum(ops.multiply(part, scale)) for part, scale in zip(parts, scales))
+
+    def fused(inputs, memory, reads):
+        output, new = cell.step(inputs, old._replace(memory=memory, reads=reads))
+        return loss((output, new.reads, new.read_weights, new.write_weights, new.memory))
+
+    def layers(inputs, memory, reads):
+        return loss(_step_one_by_one(cell, inputs, old._replace(memory=memory, reads=reads)))
+
+    args = [to_numpy(x[:, 1]), to_numpy(old.memory), to_numpy(old.reads)]
+    for got_grad, want_grad in zip(analytic_gradients(fused, args),
+                                   analytic_gradients(layers, args)):
+        assert np.all(np.isfinite(got_grad))
+        np.testing.assert_allclose(got_grad, want_grad, atol=1e-6, rtol=1e-5)
 
 
 def test_batch_of_four_equals_four_batches_of_one():

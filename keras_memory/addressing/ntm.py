@@ -20,6 +20,7 @@ the same head axis (the memory stays `[batch, N, M]`, shared by the heads).
 import keras
 from keras import ops
 
+from keras_memory import _ops
 from keras_memory.addressing import _products as products
 
 EPSILON = 1e-6
@@ -87,11 +88,6 @@ def _add_head_axis(tensor):
     return tensor, False
 
 
-def _vector_norms(tensor, epsilon):
-    """`[..., X]` -> `[..., 1]` Euclidean norms, `epsilon` under the root."""
-    return ops.sqrt(products.squared_norms(tensor) + epsilon)
-
-
 def cosine_similarity(key, memory, epsilon=EPSILON):
     """Cosine similarity of a key with every memory row.
 
@@ -115,9 +111,10 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
         key, memory = ops.cast(key, "float32"), ops.cast(memory, "float32")
     # einsum rather than matmul: Keras' torch matmul computes float64 in float32.
     dots = ops.einsum("bhm,bnm->bhn", key, memory)
-    key_norms = _vector_norms(key, epsilon)  # [b, h, 1]
-    row_norms = _vector_norms(memory, epsilon)[:, None, :, 0]  # [b, 1, N]
-    similarity = dots / (key_norms * row_norms)
+    key_norms = products.squared_norms(key) + epsilon  # [b, h, 1], squared
+    row_norms = (products.squared_norms(memory) + epsilon)[:, None, :, 0]  # [b, 1, N]
+    # One square root of the product of the squared norms: one op fewer.
+    similarity = dots / ops.sqrt(key_norms * row_norms)
     if dtype != keras.backend.standardize_dtype(similarity.dtype):
         similarity = ops.cast(similarity, dtype)
     # Indexing, not ops.squeeze / ops.expand_dims: every backend's own, and
@@ -191,12 +188,20 @@ def circular_shift(weights, shift_weights):
             f"{tuple(weights.shape)}."
         )
     radius = width // 2
+    if radius == 0:
+        return weights * shift_weights
+    # The weights with R rows wrapped around each end, then one slice per
+    # shift: `padded[R - r + i] = w(i - r)`, as `ops.roll` by r would give,
+    # with one Keras op instead of 2R (backends that run op by op pay per op).
+    padded = _ops.concatenate([weights[..., -radius:], weights, weights[..., :radius]],
+                              axis=-1)
+    size = ops.shape(weights)[-1] if num_rows is None else num_rows
     shifted = 0.0
     for index in range(width):
-        # ops.roll by +r puts w(i - r) at position i.
-        shift = index - radius
-        rolled = weights if shift == 0 else ops.roll(weights, shift, axis=-1)
-        shifted = shifted + rolled * shift_weights[..., index : index + 1]
+        start = 2 * radius - index  # R - r, for the shift r = index - R
+        shifted = shifted + padded[..., start : start + size] * shift_weights[
+            ..., index : index + 1
+        ]
     return shifted
 
 

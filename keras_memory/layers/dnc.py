@@ -208,10 +208,14 @@ class DNCCell(MemoryCell):
             values[name] = part
         return values
 
-    def step(self, inputs, state, training=None):
-        """One time step on a `DNCState`: `(output, new DNCState)`."""
+    def step(self, inputs, state, training=None, constants=None):
+        """One time step on a `DNCState`: `(output, new DNCState)`.
+
+        `constants`: `step_constants()`, when the loop has it already.
+        """
         hidden, controller_state = self.run_controller(
-            inputs, state.reads, state.controller, training
+            inputs, state.reads, state.controller, training,
+            weights=constants.controller if constants else None,
         )
         interface = self.interface_parameters(hidden)
         access = addressing.dnc_access(

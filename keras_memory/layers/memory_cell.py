@@ -8,7 +8,10 @@ memory's weights in `build` between `build_controller` and
 `build_output_projection`, and defines its state and `step`.
 """
 
+import collections
+
 import keras
+from keras import ops
 
 from keras_memory import _ops
 from keras_memory import _validation as check
@@ -16,6 +19,25 @@ from keras_memory import recurrent
 from keras_memory._kernels import fresh_initializer
 
 CONTROLLERS = ("lstm", "dense")
+
+
+StepConstants = collections.namedtuple("StepConstants", ["controller", "projection"])
+StepConstants.__doc__ = """What every step of a sequence computes alike, computed once.
+
+- controller: the LSTM controller's `(kernel, bias)` from
+  `MemoryCell.controller_weights` (`None` for the dense controller).
+- projection: the cell's own fused projection of the controller output, a
+  `(kernel, bias)` pair, or `None` where the cell has none.
+
+A cell's `step(..., constants=None)` computes them itself when not given;
+`keras_memory.recurrent.eager_loop` passes `cell.step_constants()` to
+every step of a sequence.
+"""
+
+
+def _value(variable):
+    """A variable's value in the compute dtype of the running layer call."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
 
 
 class MemoryCell(keras.layers.Layer):
@@ -101,19 +123,47 @@ class MemoryCell(keras.layers.Layer):
         )
         self.output_projection.build((None, self.controller_size + self.reads_width))
 
-    def run_controller(self, inputs, reads, controller_state, training=None):
-        """`(hidden, new controller state)` from `[inputs, reads]`."""
-        controller_input = _ops.concatenate(
-            [inputs, _ops.reshape(reads, (-1, self.reads_width))], axis=-1
+    def controller_weights(self):
+        """The LSTM controller's kernels as one `[input + reads + units, 4 units]`
+        matrix (input, then recurrent rows) and its bias; `None` for the dense
+        controller. Loops that run many steps fetch it once (`step_constants`)."""
+        if self.controller_type != "lstm":
+            return None
+        controller = self.controller
+        kernel = _ops.concatenate(
+            [_value(controller.kernel), _value(controller.recurrent_kernel)], axis=0
         )
-        # `.call`, not `__call__`: the caller has set the dtype scope, and
-        # torch pays for every layer call at every step.
-        if self.controller_type == "lstm":
-            hidden, new_state = self.controller.call(
-                controller_input, controller_state, training=training
-            )
-            return hidden, list(new_state)
-        return self.controller.call(controller_input), []
+        return kernel, _value(controller.bias)
+
+    def step_constants(self):
+        """`StepConstants` for every step of the next sequence."""
+        return StepConstants(controller=self.controller_weights(), projection=None)
+
+    def run_controller(self, inputs, reads, controller_state, training=None,
+                       weights=None):
+        """`(hidden, new controller state)` from `[inputs, reads]`.
+
+        The LSTM step is Keras' `LSTMCell` (sigmoid gates, tanh, gate order
+        i, f, c, o) as one matrix product of `[inputs, reads, h]` and three
+        activations: on torch each Keras op costs its dispatch, and the
+        cell's own step takes 14. `weights`: `controller_weights()`, if
+        the caller has it already.
+        """
+        reads = _ops.reshape(reads, (-1, self.reads_width))
+        if self.controller_type != "lstm":
+            # `.call`, not `__call__`: the caller has set the dtype scope,
+            # and torch pays for every layer call at every step.
+            return self.controller.call(_ops.concatenate([inputs, reads], axis=-1)), []
+        kernel, bias = weights or self.controller_weights()
+        h, c = controller_state
+        units = self.controller_size
+        z = ops.matmul(_ops.concatenate([inputs, reads, h], axis=-1), kernel) + bias
+        gates = ops.sigmoid(z)
+        c = gates[:, units : 2 * units] * c + gates[:, :units] * ops.tanh(
+            z[:, 2 * units : 3 * units]
+        )
+        h = gates[:, 3 * units :] * ops.tanh(c)
+        return h, [h, c]
 
     def read_out(self, hidden, reads):
         """The cell's output: the projection of `[hidden, reads]`."""

@@ -13,7 +13,9 @@ from keras_memory import addressing
 from keras_memory import recurrent
 from keras_memory._kernels import fresh_initializer
 from keras_memory.layers.memory_cell import MemoryCell
+from keras_memory.layers.memory_cell import StepConstants
 from keras_memory.layers.ntm_heads import KEY_ACTIVATIONS
+from keras_memory.layers.ntm_heads import HeadParameters
 from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
 from keras_memory.layers.ntm_heads import check_shift_range
@@ -48,6 +50,41 @@ NTMState.__doc__ = """The parts of an `NTMCell` state, with named fields.
 tensors, in this order); `NTMCell.unpack_state` and `NTMCell.pack_state`
 convert between the two.
 """
+
+
+# The parts of the heads' fused projection that the read heads and the first
+# write head share, in the order of `grouped_columns`, and each part's
+# activation (NTMCell.step applies each once to all those heads).
+_GROUPS = ("key", "strength", "sharpening", "gate", "erase", "shift", "add")
+
+
+def grouped_columns(heads, count):
+    """Columns of the heads' concatenated projection, by parameter.
+
+    The first `count` heads (the read heads and the first write head, whose
+    last) give their keys, then strengths, sharpenings, gates, the write
+    head's erase vector, their shifts and its add vector, each part head
+    after head; the later heads' columns follow as they are. Returns the
+    column list and each part's width.
+    """
+    offsets, start = [], 0
+    for head in heads:
+        offsets.append(start)
+        start += head.projection_size
+    # Where each parameter sits within one head's columns (HeadParameters order).
+    sizes = heads[0].parameter_sizes + heads[count - 1].parameter_sizes[5:]
+    names = ("key", "strength", "gate", "shift", "sharpening", "erase", "add")
+    within = {name: sum(sizes[:i]) for i, name in enumerate(names)}
+    width = dict(zip(names, sizes))
+    columns, widths = [], {}
+    for name in _GROUPS:
+        owners = range(count - 1, count) if name in ("erase", "add") else range(count)
+        for head in owners:
+            first = offsets[head] + within[name]
+            columns += range(first, first + width[name])
+        widths[name] = width[name] * len(owners)
+    columns += range(offsets[count] if count < len(heads) else start, start)
+    return columns, widths
 
 
 def _initial_focus(shape, dtype=None):
@@ -251,6 +288,9 @@ class NTMCell(MemoryCell):
         ]
         for head in self.read_heads + self.write_heads:
             head.build(head_inputs)
+        self.head_columns, self.head_widths = grouped_columns(
+            self.read_heads + self.write_heads, self.num_read_heads + 1
+        )
         self.build_output_projection(self.num_read_heads + self.num_write_heads)
         if self.memory_init != "constant":
             scale = 1.0 / (self.memory_size + self.memory_dim) ** 0.5
@@ -313,50 +353,82 @@ class NTMCell(MemoryCell):
 
     # -- step ---------------------------------------------------------------------
 
-    def step(self, inputs, state, training=None):
+    def step_constants(self):
+        """`StepConstants`: the controller's fused weights, and the heads'
+        kernels and biases as one projection, columns by parameter
+        (`grouped_columns`)."""
+        heads = self.read_heads + self.write_heads
+        kernel = _ops.concatenate([head.kernel.value for head in heads], axis=1)
+        bias = _ops.concatenate([head.bias.value for head in heads], axis=0)
+        columns = ops.convert_to_tensor(self.head_columns, "int32")
+        return StepConstants(
+            controller=self.controller_weights(),
+            projection=(ops.take(kernel, columns, axis=1), ops.take(bias, columns, axis=0)),
+        )
+
+    def _grouped_parameters(self, projected):
+        """`(HeadParameters with a head axis, the later write heads' columns)`
+        from the projection in `grouped_columns`' order."""
+        count = self.num_read_heads + 1
+        parts, start = {}, 0
+        for name in _GROUPS:
+            parts[name] = start
+            start += self.head_widths[name]
+
+        def columns(first, last):  # from part `first` to the end of part `last`
+            return projected[:, parts[first] : parts[last] + self.head_widths[last]]
+
+        key = _ops.reshape(columns("key", "key"), (-1, count, self.memory_dim))
+        positive = ops.softplus(columns("strength", "sharpening"))  # adjacent parts
+        gates = ops.sigmoid(columns("gate", "erase"))
+        shift = _ops.reshape(columns("shift", "shift"), (-1, count, 2 * self.shift_range + 1))
+        params = HeadParameters(
+            key=ops.tanh(key) if self.key_activation == "tanh" else key,
+            strength=positive[:, :count, None],
+            gate=gates[:, :count, None],
+            shift=ops.softmax(shift, axis=-1),
+            sharpening=1.0 + positive[:, count:, None],
+            erase=gates[:, count:],
+            add=self.add_activation(columns("add", "add")),
+        )
+        return params, projected[:, start:]
+
+    def step(self, inputs, state, training=None, constants=None):
         """One time step on an `NTMState`: `(output, new NTMState)`.
 
         What `call` does between `unpack_state` and `pack_state`; the loops
-        of `keras_memory.recurrent` call it with the state kept named.
+        of `keras_memory.recurrent` call it with the state kept named, and
+        `eager_loop` with `constants` (`step_constants()`) computed once a
+        sequence.
         """
+        constants = constants or self.step_constants()
         hidden, controller_state = self.run_controller(
-            inputs, state.reads, state.controller, training
+            inputs, state.reads, state.controller, training,
+            weights=constants.controller,
         )
-
-        # One matrix product gives every head its parameters.
-        heads = self.read_heads + self.write_heads
-        projected = ops.matmul(
-            hidden, _ops.concatenate([head.kernel for head in heads], axis=1)
-        ) + _ops.concatenate([head.bias for head in heads], axis=0)
-        pieces = split_last(projected, [head.projection_size for head in heads])
+        # One matrix product gives every head its parameters, and each
+        # activation runs once for the read heads and the first write head
+        # together (module `grouped_columns`): fewer, larger ops.
+        kernel, bias = constants.projection
+        projected = ops.matmul(hidden, kernel) + bias
+        params, rest = self._grouped_parameters(projected)
         # The read heads and the first write head address the same memory:
-        # one addressing call with a head axis serves them all (fewer,
-        # larger ops). Later write heads see the memory the previous one
-        # left, so they address one at a time.
-        first = self.num_read_heads + 1
-        params = [head.parameters(piece) for head, piece in zip(heads, pieces[:first])]
-
-        def stacked(field):
-            return _ops.stack([getattr(p, field) for p in params], axis=1)
-
+        # one addressing call with a head axis serves them all. Later write
+        # heads see the memory the previous one left, so they address one
+        # at a time.
         weights = addressing.address(
-            stacked("key"),
-            stacked("strength"),
-            stacked("gate"),
-            stacked("shift"),
-            stacked("sharpening"),
+            params.key, params.strength, params.gate, params.shift, params.sharpening,
             _ops.concatenate([state.read_weights, state.write_weights[:, :1]], axis=1),
             state.memory,
         )
         read_weights = weights[:, : self.num_read_heads]
         reads = addressing.read(state.memory, read_weights)  # [batch, R, M]
-        memory = addressing.write(
-            state.memory, weights[:, -1], params[-1].erase, params[-1].add
-        )
+        memory = addressing.write(state.memory, weights[:, -1], params.erase, params.add)
+        pieces = split_last(rest, [head.projection_size for head in self.write_heads[1:]])
         write_weights = [weights[:, -1]]
         for index, head in enumerate(self.write_heads[1:], start=1):
             memory, head_weights = head.apply_projection(
-                pieces[self.num_read_heads + index], memory, state.write_weights[:, index]
+                pieces[index - 1], memory, state.write_weights[:, index]
             )
             write_weights.append(head_weights)
 
@@ -366,7 +438,10 @@ class NTMCell(MemoryCell):
             controller=controller_state,
             reads=reads,
             read_weights=read_weights,
-            write_weights=_ops.stack(write_weights, axis=1),
+            write_weights=(
+                weights[:, -1:] if len(write_weights) == 1
+                else _ops.stack(write_weights, axis=1)
+            ),
             memory=memory,
         )
         return output, new_state
