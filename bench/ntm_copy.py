@@ -1,12 +1,17 @@
-"""Copy-task NTM benchmark: keras-memory against a hand-written JAX NTM.
+"""Copy-task NTM benchmark: keras-memory against a hand-written JAX NTM and
+pytorch-ntm.
 
     python bench/ntm_copy.py                          # throughput, jax
-    python bench/ntm_copy.py --backends jax,torch,tensorflow,tensorflow-xla
+    python bench/ntm_copy.py --backends jax,torch,tensorflow,tensorflow-xla \
+        --lengths 20 --variants padded --peer-ntm ../shared/peers/pytorch-ntm
+    python bench/ntm_copy.py --scaling --backends jax,torch,tensorflow \
+        --peer-ntm ../shared/peers/pytorch-ntm
     python bench/ntm_copy.py --mode converge --seeds 0,1,2
 
-Both sides train the same model on the same task: the standard copy NTM
-(N=128, M=20, LSTM controller 100, one read and one write head) on 8-bit
-sequences of lengths 1..20, each batch drawing one length.
+Every side trains the same model on the same task: the standard copy NTM
+(N=128 or `--memory-size`, M=20, LSTM controller 100, one read and one write
+head) on 8-bit sequences whose length each batch draws from `--lengths`
+(default 1..20; one number: every batch that length, one graph per side).
 
 `throughput` runs, for every backend asked for (each in its own process,
 since the backend is fixed at import; `tensorflow-xla` is tensorflow with
@@ -19,8 +24,14 @@ padding masked and skipped, 1 graph):
     training step (compilation included);
   - steady state: sequences per second over `--batches` training batches;
 and runs the baseline (`--baseline`, default ../shared/baselines/
-ref_jax_ntm.py) with the same batches just before and just after ours,
-then prints the ratio of ours to the mean of the two.
+ref_jax_ntm.py) and, with `--peer-ntm PATH`, pytorch-ntm (its own training
+loop, one time step per call) with the same sizes just before and just
+after ours, then prints the ratios of ours to the mean of each one's two runs.
+
+`scaling` (`--scaling`) runs every side once per memory size (`--sizes`),
+sequence length (`--scaling-lengths`, one per cell) and batch size, each in
+its own process, stopped past `--memory-limit` GB or `--time-limit` s, and
+prints sequences per second, peak memory and the ratios of each cell.
 
 `converge` trains with the jax backend (default: batch 1, the first
 `--variants`, i.e. `buckets`, Adam 1e-3) until an epoch of

@@ -21,6 +21,7 @@ import keras
 from keras import ops
 
 from keras_memory import _backend
+from keras_memory import _ops
 
 
 def compiled():
@@ -53,7 +54,7 @@ def squared_norms(tensor):
     """`[..., X] -> [..., 1]`: the sum of squares along the last axis."""
     if compiled():
         return ops.einsum("...x,...x->...", tensor, tensor)[..., None]
-    return ops.sum(tensor * tensor, axis=-1, keepdims=True)
+    return _ops.sum(tensor * tensor, axis=-1, keepdims=True)
 
 
 def vector_matrix(vector, matrix):

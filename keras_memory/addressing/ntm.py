@@ -42,7 +42,7 @@ def masked_softmax(logits, mask=None):
     if mask is None:
         # One op, stable (it subtracts the maximum), and the cheapest on
         # backends that pay per op.
-        return ops.softmax(logits, axis=-1)
+        return _ops.softmax(logits, axis=-1)
     mask = ops.cast(mask, "bool")
     _check_broadcastable("mask", mask, "logits", logits)
     # float16 overflows at 6.5e4; wider types have range to spare.
@@ -109,12 +109,11 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
         # to zero and divides by it. The scores are float32 (as Keras'
         # attention layers compute theirs under mixed precision).
         key, memory = ops.cast(key, "float32"), ops.cast(memory, "float32")
-    # einsum rather than matmul: Keras' torch matmul computes float64 in float32.
-    dots = ops.einsum("bhm,bnm->bhn", key, memory)
+    dots = _ops.matmul(key, _ops.transpose(memory, (0, 2, 1)))  # [b, h, N]
     key_norms = products.squared_norms(key) + epsilon  # [b, h, 1], squared
     row_norms = (products.squared_norms(memory) + epsilon)[:, None, :, 0]  # [b, 1, N]
     # One square root of the product of the squared norms: one op fewer.
-    similarity = dots / ops.sqrt(key_norms * row_norms)
+    similarity = dots / _ops.sqrt(key_norms * row_norms)
     if dtype != keras.backend.standardize_dtype(similarity.dtype):
         similarity = ops.cast(similarity, dtype)
     # Indexing, not ops.squeeze / ops.expand_dims: every backend's own, and
@@ -221,7 +220,7 @@ def sharpen(weights, gamma, epsilon=EPSILON):
     weights, gamma = _tensors(weights, gamma)
     # relu: weights that rounding (or a caller) made negative count as 0
     # instead of turning the log into NaN.
-    return masked_softmax(gamma * ops.log(ops.relu(weights) + epsilon))
+    return masked_softmax(gamma * _ops.log(_ops.relu(weights) + epsilon))
 
 
 def address(key, beta, gate, shift_weights, gamma, previous_weights, memory):
@@ -253,7 +252,7 @@ def read(memory, weights):
     """
     memory, weights = _tensors(memory, weights)
     weights, squeeze = _add_head_axis(weights)
-    reads = ops.einsum("bhn,bnm->bhm", weights, memory)
+    reads = _ops.matmul(weights, memory)
     return reads[:, 0] if squeeze else reads
 
 

@@ -11,7 +11,6 @@ memory's weights in `build` between `build_controller` and
 import collections
 
 import keras
-from keras import ops
 
 from keras_memory import _ops
 from keras_memory import _validation as check
@@ -157,12 +156,12 @@ class MemoryCell(keras.layers.Layer):
         kernel, bias = weights or self.controller_weights()
         h, c = controller_state
         units = self.controller_size
-        z = ops.matmul(_ops.concatenate([inputs, reads, h], axis=-1), kernel) + bias
-        gates = ops.sigmoid(z)
-        c = gates[:, units : 2 * units] * c + gates[:, :units] * ops.tanh(
+        z = _ops.matmul(_ops.concatenate([inputs, reads, h], axis=-1), kernel) + bias
+        gates = _ops.sigmoid(z)
+        c = gates[:, units : 2 * units] * c + gates[:, :units] * _ops.tanh(
             z[:, 2 * units : 3 * units]
         )
-        h = gates[:, 3 * units :] * ops.tanh(c)
+        h = gates[:, 3 * units :] * _ops.tanh(c)
         return h, [h, c]
 
     def read_out(self, hidden, reads):

@@ -379,14 +379,14 @@ class NTMCell(MemoryCell):
             return projected[:, parts[first] : parts[last] + self.head_widths[last]]
 
         key = _ops.reshape(columns("key", "key"), (-1, count, self.memory_dim))
-        positive = ops.softplus(columns("strength", "sharpening"))  # adjacent parts
-        gates = ops.sigmoid(columns("gate", "erase"))
+        positive = _ops.softplus(columns("strength", "sharpening"))  # adjacent parts
+        gates = _ops.sigmoid(columns("gate", "erase"))
         shift = _ops.reshape(columns("shift", "shift"), (-1, count, 2 * self.shift_range + 1))
         params = HeadParameters(
-            key=ops.tanh(key) if self.key_activation == "tanh" else key,
+            key=_ops.tanh(key) if self.key_activation == "tanh" else key,
             strength=positive[:, :count, None],
             gate=gates[:, :count, None],
-            shift=ops.softmax(shift, axis=-1),
+            shift=_ops.softmax(shift, axis=-1),
             sharpening=1.0 + positive[:, count:, None],
             erase=gates[:, count:],
             add=self.add_activation(columns("add", "add")),
@@ -410,7 +410,7 @@ class NTMCell(MemoryCell):
         # activation runs once for the read heads and the first write head
         # together (module `grouped_columns`): fewer, larger ops.
         kernel, bias = constants.projection
-        projected = ops.matmul(hidden, kernel) + bias
+        projected = _ops.matmul(hidden, kernel) + bias
         params, rest = self._grouped_parameters(projected)
         # The read heads and the first write head address the same memory:
         # one addressing call with a head axis serves them all. Later write
