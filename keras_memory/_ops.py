@@ -79,7 +79,7 @@ relu = _direct(ops.relu, _keras_backend.nn.relu)
 tanh = _direct(ops.tanh, _keras_backend.numpy.tanh)
 log = _direct(ops.log, _keras_backend.numpy.log)
 sqrt = _direct(ops.sqrt, _keras_backend.numpy.sqrt)
-sum = _direct(ops.sum, _keras_backend.numpy.sum)  # noqa: A001 (keras.ops' name)
+sum = _direct(ops.sum, _keras_backend.numpy.sum)  # keras.ops' name, as the others
 
 
 def softmax(x, axis=-1):

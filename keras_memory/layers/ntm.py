@@ -53,16 +53,16 @@ convert between the two.
 
 
 # The parts of the heads' fused projection that the read heads and the first
-# write head share, in the order of `grouped_columns`, and each part's
-# activation (NTMCell.step applies each once to all those heads).
+# write head address with, in the order of `grouped_columns` (NTMCell.step
+# activates each part once for all those heads).
 _GROUPS = ("key", "strength", "sharpening", "gate", "erase", "shift", "add")
 
 
 def grouped_columns(heads, count):
     """Columns of the heads' concatenated projection, by parameter.
 
-    The first `count` heads (the read heads and the first write head, whose
-    last) give their keys, then strengths, sharpenings, gates, the write
+    The first `count` heads (the read heads, then the first write head) give
+    their keys, then strengths, sharpenings, gates, the write
     head's erase vector, their shifts and its add vector, each part head
     after head; the later heads' columns follow as they are. Returns the
     column list and each part's width.
