@@ -79,7 +79,10 @@ relu = _direct(ops.relu, _keras_backend.nn.relu)
 tanh = _direct(ops.tanh, _keras_backend.numpy.tanh)
 log = _direct(ops.log, _keras_backend.numpy.log)
 sqrt = _direct(ops.sqrt, _keras_backend.numpy.sqrt)
+exp = _direct(ops.exp, _keras_backend.numpy.exp)
 sum = _direct(ops.sum, _keras_backend.numpy.sum)  # keras.ops' name, as the others
+prod = _direct(ops.prod, _keras_backend.numpy.prod)
+cast = _direct(ops.cast, _keras_backend.core.cast)
 
 
 def softmax(x, axis=-1):

@@ -112,12 +112,13 @@ def allocation(usage, epsilon=EPSILON):
     # order is piecewise constant), and XLA's CPU sort was a tenth of a DNC
     # training step.
     rows = ops.arange(size)
-    less_used = ops.less(usage[:, :, None], usage[:, None, :])
-    tied_lower = ops.logical_and(
-        ops.equal(usage[:, :, None], usage[:, None, :]), (rows[:, None] < rows[None, :])[None]
+    lower = rows[:, None] < rows  # [N, N]: row m has the lower index
+    # Comparisons as operators: each backend's own, no Keras op to dispatch.
+    row_usage, column_usage = usage[:, :, None], usage[:, None, :]
+    earlier = _ops.cast(
+        (row_usage < column_usage) | ((row_usage <= column_usage) & lower), compute_dtype
     )
-    earlier = ops.cast(ops.logical_or(less_used, tied_lower), compute_dtype)
-    before = ops.exp(products.vector_matrix(ops.log(usage), earlier))
+    before = _ops.exp(products.vector_matrix(_ops.log(usage), earlier))
     weights = (1.0 - usage) * before
     return weights if compute_dtype == dtype else ops.cast(weights, dtype)
 
@@ -189,7 +190,7 @@ def precedence_update(precedence, write_weights):
         `[B, W, N]`.
     """
     precedence, write_weights = _tensors(precedence, write_weights)
-    total = ops.sum(write_weights, axis=-1, keepdims=True)
+    total = _ops.sum(write_weights, axis=-1, keepdims=True)
     return (1.0 - total) * precedence + write_weights
 
 
@@ -233,15 +234,24 @@ def directional_read_weights(link, read_weights, forward):
         `[B, R, W, N]`.
     """
     link, read_weights = _tensors(link, read_weights)
+    return _ops.transpose(_follow_links(link, read_weights, forward), (0, 2, 1, 3))
+
+
+def _follow_links(link, read_weights, forward):
+    """`directional_read_weights` as `[B, W, R, N]`, the layout of a batched
+    matrix product; given the link of one write head without its axis
+    (`[B, N, N]`), `[B, R, N]`. `dnc_access` takes either as it is."""
+    if len(link.shape) == 4:
+        read_weights = read_weights[:, None]
     if forward:
-        return ops.einsum("bwij,brj->brwi", link, read_weights)
-    return ops.einsum("bwji,brj->brwi", link, read_weights)
+        link = _ops.transpose(link, (0, 1, 3, 2) if len(link.shape) == 4 else (0, 2, 1))
+    return _ops.matmul(read_weights, link)
 
 
 def dnc_access(memory, usage, link, precedence, read_weights, write_weights, *,
                read_keys, read_strengths, write_keys, write_strengths,
                erase_vectors, write_vectors, free_gates, allocation_gates,
-               write_gates, read_modes):
+               write_gates, read_modes, validate=True):
     """One whole DNC memory step on already-activated interface values.
 
     In deepmind's order: usage from the previous weights; write weights
@@ -261,10 +271,18 @@ def dnc_access(memory, usage, link, precedence, read_weights, write_weights, *,
         free_gates: `[B, R]`; allocation_gates, write_gates: `[B, W]`; all
             in [0, 1].
         read_modes: `[B, R, 2W + 1]`, each row summing to 1.
+        validate: check every shape first (default). `DNCCell`, whose
+            state and interface have their shapes by construction, skips
+            the check at every step.
 
     Returns:
         A `DNCAccess`.
     """
+    if not validate:
+        return _access(memory, usage, link, precedence, read_weights, write_weights,
+                       read_keys, read_strengths, write_keys, write_strengths,
+                       erase_vectors, write_vectors, free_gates, allocation_gates,
+                       write_gates, read_modes)
     memory, usage, link, precedence, read_weights, write_weights = _tensors(
         memory, usage, link, precedence, read_weights, write_weights
     )
@@ -281,6 +299,15 @@ def dnc_access(memory, usage, link, precedence, read_weights, write_weights, *,
         write_vectors=write_vectors, free_gates=free_gates,
         allocation_gates=allocation_gates, write_gates=write_gates, read_modes=read_modes,
     )
+    return _access(memory, usage, link, precedence, read_weights, write_weights,
+                   read_keys, read_strengths, write_keys, write_strengths, erase_vectors,
+                   write_vectors, free_gates, allocation_gates, write_gates, read_modes)
+
+
+def _access(memory, usage, link, precedence, read_weights, write_weights, read_keys,
+            read_strengths, write_keys, write_strengths, erase_vectors, write_vectors,
+            free_gates, allocation_gates, write_gates, read_modes):
+    """`dnc_access` on tensors of the right shapes."""
     num_writes = write_weights.shape[1]
     usage = usage_update(usage, write_weights, free_gates, read_weights)
     write_content = content_addressing(write_keys, memory, write_strengths[..., None])
@@ -292,16 +319,18 @@ def dnc_access(memory, usage, link, precedence, read_weights, write_weights, *,
     link = link_update(link, precedence, write_weights)
     precedence = precedence_update(precedence, write_weights)
     read_content = content_addressing(read_keys, memory, read_strengths[..., None])
-    backward = directional_read_weights(link, read_weights, forward=False)
-    forward = directional_read_weights(link, read_weights, forward=True)
     if num_writes == 1:  # scale the one direction of each mode: no sums
-        read_weights = (read_modes[..., 0:1] * backward[:, :, 0]
-                        + read_modes[..., 1:2] * forward[:, :, 0]
-                        + read_modes[..., 2:] * read_content)
-    else:
         read_weights = (
-            ops.einsum("brw,brwn->brn", read_modes[..., :num_writes], backward)
-            + ops.einsum("brw,brwn->brn", read_modes[..., num_writes : 2 * num_writes],
+            read_modes[..., 0:1] * _follow_links(link[:, 0], read_weights, forward=False)
+            + read_modes[..., 1:2] * _follow_links(link[:, 0], read_weights, forward=True)
+            + read_modes[..., 2:] * read_content
+        )
+    else:
+        backward = _follow_links(link, read_weights, forward=False)  # [B, W, R, N]
+        forward = _follow_links(link, read_weights, forward=True)
+        read_weights = (
+            ops.einsum("brw,bwrn->brn", read_modes[..., :num_writes], backward)
+            + ops.einsum("brw,bwrn->brn", read_modes[..., num_writes : 2 * num_writes],
                          forward)
             + read_modes[..., 2 * num_writes :] * read_content
         )

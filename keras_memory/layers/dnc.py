@@ -13,6 +13,7 @@ from keras_memory import addressing
 from keras_memory import recurrent
 from keras_memory._kernels import fresh_initializer
 from keras_memory.layers.memory_cell import MemoryCell
+from keras_memory.layers.memory_cell import dense
 
 DNCState = collections.namedtuple(
     "DNCState",
@@ -188,13 +189,13 @@ class DNCCell(MemoryCell):
         r, w, m = self.num_read_heads, self.num_write_heads, self.memory_dim
         per_head = {"read_keys": (r, m), "write_keys": (w, m), "erase_vectors": (w, m),
                     "write_vectors": (w, m), "read_modes": (r, 2 * w + 1)}
-        projected = self.interface.call(hidden)
+        projected = dense(self.interface, hidden)
         # Each activation once over the whole vector, then sliced: fewer
         # ops per step (torch pays per op), the same values.
         activated = {
             None: projected,
-            "oneplus": 1.0 + ops.softplus(projected),
-            "sigmoid": ops.sigmoid(projected),
+            "oneplus": 1.0 + _ops.softplus(projected),
+            "sigmoid": _ops.sigmoid(projected),
             "softmax": projected,  # per head, after the reshape
         }
         values, start = {}, 0
@@ -204,7 +205,7 @@ class DNCCell(MemoryCell):
             if name in per_head:
                 part = _ops.reshape(part, (-1,) + per_head[name])
             if activation == "softmax":
-                part = ops.softmax(part, axis=-1)
+                part = _ops.softmax(part, axis=-1)
             values[name] = part
         return values
 
@@ -220,7 +221,7 @@ class DNCCell(MemoryCell):
         interface = self.interface_parameters(hidden)
         access = addressing.dnc_access(
             state.memory, state.usage, state.link, state.precedence,
-            state.read_weights, state.write_weights, **interface,
+            state.read_weights, state.write_weights, **interface, validate=False,
         )
         output = self.read_out(hidden, access.read_words)
         # DNCAccess's fields are DNCState's from `reads` to `write_weights`.

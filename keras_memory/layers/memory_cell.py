@@ -39,6 +39,22 @@ def _value(variable):
     return variable.value if isinstance(variable, keras.Variable) else variable
 
 
+def dense(layer, inputs):
+    """`layer.call(inputs)` for a built `keras.layers.Dense`, per step.
+
+    The same product, bias and activation as `Dense.call`, with the product
+    as `_ops.matmul` and the bias added by `+`: Keras' `ops.matmul` and
+    `ops.add` first run a dtype promotion pass, on torch more than the
+    small product itself costs.
+    """
+    outputs = _ops.matmul(inputs, _value(layer.kernel))
+    if layer.use_bias:
+        outputs = outputs + _value(layer.bias)
+    if layer.activation is not keras.activations.linear:
+        outputs = layer.activation(outputs)
+    return outputs
+
+
 class MemoryCell(keras.layers.Layer):
     """Base class of the memory cells (not used on its own).
 
@@ -150,9 +166,9 @@ class MemoryCell(keras.layers.Layer):
         """
         reads = _ops.reshape(reads, (-1, self.reads_width))
         if self.controller_type != "lstm":
-            # `.call`, not `__call__`: the caller has set the dtype scope,
-            # and torch pays for every layer call at every step.
-            return self.controller.call(_ops.concatenate([inputs, reads], axis=-1)), []
+            # Not `__call__`: the caller has set the dtype scope, and torch
+            # pays for every layer call at every step.
+            return dense(self.controller, _ops.concatenate([inputs, reads], axis=-1)), []
         kernel, bias = weights or self.controller_weights()
         h, c = controller_state
         units = self.controller_size
@@ -166,8 +182,9 @@ class MemoryCell(keras.layers.Layer):
 
     def read_out(self, hidden, reads):
         """The cell's output: the projection of `[hidden, reads]`."""
-        return self.output_projection.call(
-            _ops.concatenate([hidden, _ops.reshape(reads, (-1, self.reads_width))], axis=-1)
+        return dense(
+            self.output_projection,
+            _ops.concatenate([hidden, _ops.reshape(reads, (-1, self.reads_width))], axis=-1),
         )
 
     def call(self, inputs, states, training=None):
