@@ -271,34 +271,33 @@ def dnc_access(memory, usage, link, precedence, read_weights, write_weights, *,
         free_gates: `[B, R]`; allocation_gates, write_gates: `[B, W]`; all
             in [0, 1].
         read_modes: `[B, R, 2W + 1]`, each row summing to 1.
-        validate: check every shape first (default). `DNCCell`, whose
-            state and interface have their shapes by construction, skips
-            the check at every step.
+        validate: convert NumPy inputs and check every shape first
+            (default). With `False` every input must already be a backend
+            tensor of its documented shape: `DNCCell`, whose state and
+            interface have them by construction, skips the check at every
+            step.
 
     Returns:
         A `DNCAccess`.
     """
-    if not validate:
-        return _access(memory, usage, link, precedence, read_weights, write_weights,
-                       read_keys, read_strengths, write_keys, write_strengths,
-                       erase_vectors, write_vectors, free_gates, allocation_gates,
-                       write_gates, read_modes)
-    memory, usage, link, precedence, read_weights, write_weights = _tensors(
-        memory, usage, link, precedence, read_weights, write_weights
-    )
-    (read_keys, read_strengths, write_keys, write_strengths, erase_vectors,
-     write_vectors, free_gates, allocation_gates, write_gates, read_modes) = _tensors(
-        read_keys, read_strengths, write_keys, write_strengths, erase_vectors,
-        write_vectors, free_gates, allocation_gates, write_gates, read_modes
-    )
-    _check_access(
-        memory, usage=usage, link=link, precedence=precedence,
-        read_weights=read_weights, write_weights=write_weights, read_keys=read_keys,
-        read_strengths=read_strengths, write_keys=write_keys,
-        write_strengths=write_strengths, erase_vectors=erase_vectors,
-        write_vectors=write_vectors, free_gates=free_gates,
-        allocation_gates=allocation_gates, write_gates=write_gates, read_modes=read_modes,
-    )
+    if validate:
+        memory, usage, link, precedence, read_weights, write_weights = _tensors(
+            memory, usage, link, precedence, read_weights, write_weights
+        )
+        (read_keys, read_strengths, write_keys, write_strengths, erase_vectors,
+         write_vectors, free_gates, allocation_gates, write_gates, read_modes) = _tensors(
+            read_keys, read_strengths, write_keys, write_strengths, erase_vectors,
+            write_vectors, free_gates, allocation_gates, write_gates, read_modes
+        )
+        _check_access(
+            memory, usage=usage, link=link, precedence=precedence,
+            read_weights=read_weights, write_weights=write_weights, read_keys=read_keys,
+            read_strengths=read_strengths, write_keys=write_keys,
+            write_strengths=write_strengths, erase_vectors=erase_vectors,
+            write_vectors=write_vectors, free_gates=free_gates,
+            allocation_gates=allocation_gates, write_gates=write_gates,
+            read_modes=read_modes,
+        )
     return _access(memory, usage, link, precedence, read_weights, write_weights,
                    read_keys, read_strengths, write_keys, write_strengths, erase_vectors,
                    write_vectors, free_gates, allocation_gates, write_gates, read_modes)
