@@ -24,6 +24,28 @@ def einsum_products():
     return keras.backend.backend() == "jax"
 
 
+def einsum_contractions():
+    """Whether a matrix product of a transposed operand is an `einsum`.
+
+    On tensorflow a transpose is an op of its own (~150 us a `[32, 64, 64]`
+    link matrix, forward and again in the gradient), where its einsum is
+    one batched matmul with an adjoint flag; on jax XLA compiles both forms
+    alike. On torch a transpose is a free view, and `@` skips the parsing
+    of an equation at every step.
+    """
+    return keras.backend.backend() != "torch"
+
+
+def prod_reductions():
+    """Whether a product over a small axis is one `prod` (torch).
+
+    Elsewhere it is a chain of multiplies: jax cannot differentiate a
+    product reduction under `export`'s symbolic batch size, and
+    tensorflow's gradient of one is two cumulative products and transposes.
+    """
+    return keras.backend.backend() == "torch"
+
+
 def can_recompute_steps():
     """Whether a step may be recomputed in the backward pass (not tensorflow)."""
     return keras.backend.backend() != "tensorflow"

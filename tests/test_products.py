@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from keras import ops
 
+from keras_memory import _backend
 from keras_memory.addressing import _products as products
 
 RNG = np.random.default_rng(0)
@@ -20,6 +21,10 @@ CASES = {
                       np.sum(A**2, -1, keepdims=True)),
     "vector_matrix": (lambda a, b, m: products.vector_matrix(a, m),
                       np.einsum("bri,brij->brj", A, MATRIX)),
+    "matmul_transposed": (lambda a, b, m: products.matmul_transposed(m, m),
+                          np.einsum("bhik,bhjk->bhij", MATRIX, MATRIX)),
+    "matmul_transposed_broadcast": (lambda a, b, m: products.matmul_transposed(b[:, None], m),
+                                    np.einsum("bik,bhjk->bhij", B, MATRIX)),
     "product_over_heads": (lambda a, b, m: products.product_over_heads(m),
                            np.prod(MATRIX, axis=1)),
     "product_over_one_head": (lambda a, b, m: products.product_over_heads(m[:, :1]),
@@ -30,7 +35,10 @@ CASES = {
 @pytest.mark.parametrize("einsum_form", [True, False])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_both_forms_match_numpy(monkeypatch, name, einsum_form):
-    monkeypatch.setattr(products, "compiled", lambda: einsum_form)
+    # Every choice of form at once: jax's (einsums, multiplies) or torch's.
+    monkeypatch.setattr(_backend, "einsum_products", lambda: einsum_form)
+    monkeypatch.setattr(_backend, "einsum_contractions", lambda: einsum_form)
+    monkeypatch.setattr(_backend, "prod_reductions", lambda: not einsum_form)
     compute, expected = CASES[name]
     tensors = [ops.convert_to_tensor(x) for x in (A, B, MATRIX)]
     result = ops.convert_to_numpy(compute(*tensors))

@@ -13,8 +13,10 @@ products). Both forms below are the same numbers (up to float rounding):
   ops. New axes come from indexing (`x[..., None]`), each backend's own,
   rather than `ops.expand_dims`, a Keras op to dispatch at every step.
 
-`product_over_heads` is the one product reduction: a chain of multiplies on
-jax, one `prod` elsewhere.
+Products of a transposed operand (`matmul_transposed`: cosine scores, the
+DNC's forward reads along its links) are `einsum`s except on torch, and
+`product_over_heads` is one `prod` on torch only: see
+`keras_memory/_backend.py` for why.
 """
 
 import keras
@@ -55,6 +57,19 @@ def squared_norms(tensor):
     if compiled():
         return ops.einsum("...x,...x->...", tensor, tensor)[..., None]
     return _ops.sum(tensor * tensor, axis=-1, keepdims=True)
+
+
+def matmul_transposed(a, b):
+    """`[..., I, K], [..., J, K] -> [..., I, J]`: `a @ b^T` (b's last two
+    axes swapped; leading axes broadcast).
+
+    An `einsum` where that saves the transpose
+    (`_backend.einsum_contractions`), else `@`.
+    """
+    if _backend.einsum_contractions():
+        return ops.einsum("...ik,...jk->...ij", a, b)
+    rank = len(b.shape)
+    return _ops.matmul(a, _ops.transpose(b, tuple(range(rank - 2)) + (rank - 1, rank - 2)))
 
 
 def vector_matrix(vector, matrix):

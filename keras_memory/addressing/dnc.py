@@ -244,7 +244,7 @@ def _follow_links(link, read_weights, forward):
     if len(link.shape) == 4:
         read_weights = read_weights[:, None]
     if forward:
-        link = _ops.transpose(link, (0, 1, 3, 2) if len(link.shape) == 4 else (0, 2, 1))
+        return products.matmul_transposed(read_weights, link)
     return _ops.matmul(read_weights, link)
 
 

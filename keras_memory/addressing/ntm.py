@@ -109,7 +109,7 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
         # to zero and divides by it. The scores are float32 (as Keras'
         # attention layers compute theirs under mixed precision).
         key, memory = ops.cast(key, "float32"), ops.cast(memory, "float32")
-    dots = _ops.matmul(key, _ops.transpose(memory, (0, 2, 1)))  # [b, h, N]
+    dots = products.matmul_transposed(key, memory)  # [b, h, N]
     key_norms = products.squared_norms(key) + epsilon  # [b, h, 1], squared
     row_norms = (products.squared_norms(memory) + epsilon)[:, None, :, 0]  # [b, 1, N]
     # One square root of the product of the squared norms: one op fewer.
