@@ -390,49 +390,67 @@ def mean_of(before, after):
 
 
 def throughput(args):
-    """Per batch size: the baseline and the peer, then ours (every backend
-    and variant), then the peer and the baseline again; ratios are against
-    the mean of each comparison's two runs, so a machine that speeds up or
-    slows down during the run (this one does, by up to 27% within minutes)
-    shows in the `drift` columns instead of in the ratios."""
+    """Per batch size and round: the baseline and the peer, then ours (every
+    backend and variant), then the peer and the baseline again; ratios are
+    against the mean of each comparison's two runs, so a machine that speeds
+    up or slows down during the run (this one does, by up to 27% within
+    minutes) shows in the `drift` columns instead of in the ratios. With
+    `--rounds` above 1 every figure is the median over the rounds, and each
+    ratio's range follows it."""
     has_baseline = bool(args.baseline) and pathlib.Path(args.baseline).exists()
-    rows, baseline, peer = [], {}, {}
+    runs = {}  # (backend, variant, batch size) -> [(our row, baseline, peer)]
     for batch_size in args.batch_sizes:
         def run_base(batch_size=batch_size):
             return run_baseline(args.baseline, args.batches, batch_size, args.seed,
                                 args.lengths, args.memory_size)
 
-        before = run_base() if has_baseline else None
-        peer_before = run_peer(args, batch_size) if args.peer_ntm else None
-        for backend in args.backends:
-            rows += run_child(args, backend, ["--mode", "throughput",
-                                              "--variants", ",".join(args.variants),
-                                              *common_options(args, batch_size)])
-        if args.peer_ntm:
-            peer[batch_size] = mean_of(peer_before, run_peer(args, batch_size))
-        if has_baseline:
-            baseline[batch_size] = mean_of(before, run_base())
+        for _ in range(args.rounds):
+            before = run_base() if has_baseline else None
+            peer_before = run_peer(args, batch_size) if args.peer_ntm else None
+            rows = []
+            for backend in args.backends:
+                rows += run_child(args, backend, ["--mode", "throughput",
+                                                  "--variants", ",".join(args.variants),
+                                                  *common_options(args, batch_size)])
+            peer = mean_of(peer_before, run_peer(args, batch_size)) if args.peer_ntm else {}
+            baseline = mean_of(before, run_base()) if has_baseline else {}
+            for row in rows:
+                key = (row["backend"], row["variant"], row["batch_size"])
+                runs.setdefault(key, []).append((row, baseline, peer))
     print(f"\ncopy NTM, N={args.memory_size}, lengths {args.lengths[0]}..{args.lengths[1]}, "
-          f"{args.batches} batches, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}")
+          f"{args.batches} batches, {args.rounds} round(s), {os.cpu_count()} CPUs, "
+          f"{time.strftime('%Y-%m-%d')}")
     print(f"{'backend':<14} {'variant':<10} {'batch':>5} {'seq/s':>8} {'base':>7} "
-          f"{'drift':>5} {'ratio':>6} {'peer':>6} {'drift':>5} {'ratio':>6} "
-          f"{'warm-up s':>9} {'base warm-up s':>14} {'graphs':>6}")
+          f"{'drift':>5} {'ratio':>6} {'range':>11} {'peer':>6} {'drift':>5} {'ratio':>6} "
+          f"{'range':>11} {'warm-up s':>9} {'base warm-up s':>14} {'graphs':>6}")
     nan = float("nan")
-    for row in rows:
-        base = baseline.get(row["batch_size"], {})
-        other = peer.get(row["batch_size"], {})
-        speed = row["sequences_per_s"]
-        print(f"{row['backend']:<14} {row['variant']:<10} {row['batch_size']:>5} "
-              f"{speed:>8.1f} {base.get('sequences_per_s', nan):>7.1f} "
-              f"{base.get('drift', nan):>5.2f} "
-              f"{speed / base.get('sequences_per_s', nan):>6.2f} "
-              f"{other.get('sequences_per_s', nan):>6.1f} {other.get('drift', nan):>5.2f} "
-              f"{speed / other.get('sequences_per_s', nan):>6.2f} "
-              f"{row['warmup_s']:>9.1f} {base.get('warmup_s', nan):>14.1f} "
-              f"{row['graphs']:>6}")
+
+    def median(values):
+        values = [v for v in values if v == v]  # no NaN
+        return statistics.median(values) if values else nan
+
+    def ratio_columns(measured, side):
+        """Drift, ratio and its range against `side` (1: baseline, 2: peer)."""
+        ratios = [entry[0]["sequences_per_s"] / entry[side].get("sequences_per_s", nan)
+                  for entry in measured]
+        valid = [r for r in ratios if r == r] or [nan]
+        return (f"{median(entry[side].get('drift', nan) for entry in measured):>5.2f} "
+                f"{median(ratios):>6.2f} {min(valid):>5.2f}-{max(valid):<5.2f}")
+
+    for (backend, variant, batch_size), measured in runs.items():
+        speeds = [row["sequences_per_s"] for row, _, _ in measured]
+        print(f"{backend:<14} {variant:<10} {batch_size:>5} {median(speeds):>8.1f} "
+              f"{median(b.get('sequences_per_s', nan) for _, b, _ in measured):>7.1f} "
+              f"{ratio_columns(measured, 1)} "
+              f"{median(p.get('sequences_per_s', nan) for _, _, p in measured):>6.1f} "
+              f"{ratio_columns(measured, 2)} "
+              f"{median(row['warmup_s'] for row, _, _ in measured):>9.1f} "
+              f"{median(b.get('warmup_s', nan) for _, b, _ in measured):>14.1f} "
+              f"{measured[0][0]['graphs']:>6}")
     print("base: the raw-JAX baseline, peer: pytorch-ntm (--peer-ntm), sequences per "
           "second, the mean of the runs before and after ours; drift: after / before; "
-          "ratio: ours / that mean")
+          "ratio: ours / that mean; medians over rounds, range: the ratio's lowest and "
+          "highest round")
 
 
 def scaling(args):
@@ -537,6 +555,9 @@ def main():
                              "(tensorflow with compile(jit_compile=True))")
     parser.add_argument("--batch-sizes", default="1,32")
     parser.add_argument("--batches", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="throughput: repeat every comparison this many times; "
+                             "medians over rounds and each ratio's range")
     parser.add_argument("--variants", default="buckets,skipping",
                         help="padded, buckets, masked and/or skipping (converge uses "
                              "the first; the figures in bench/README.md use padded)")
