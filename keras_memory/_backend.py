@@ -46,6 +46,18 @@ def prod_reductions():
     return keras.backend.backend() == "torch"
 
 
+def axes_by_indexing():
+    """Whether a new axis or a dropped axis of size 1 is an index (`x[:, None]`,
+    `x[:, 0]`) rather than `expand_dims` / `squeeze`.
+
+    Everywhere but tensorflow, where the gradient of an index is a
+    `StridedSliceGrad`, a kernel of its own per index and per step (a
+    tenth of a memory cell's training step), where that of `expand_dims`
+    or `squeeze` is a reshape. On torch an index skips a Keras dispatch.
+    """
+    return keras.backend.backend() != "tensorflow"
+
+
 def can_recompute_steps():
     """Whether a step may be recomputed in the backward pass (not tensorflow)."""
     return keras.backend.backend() != "tensorflow"

@@ -16,6 +16,8 @@ from keras import ops
 from keras.src import backend as _keras_backend
 from keras.src.backend.common.keras_tensor import KerasTensor
 
+from keras_memory import _backend
+
 
 def matmul(x, y):
     """`keras.ops.matmul` for floats of one dtype: Python's `@`.
@@ -42,6 +44,28 @@ def transpose(x, axes):
     if isinstance(x, KerasTensor):
         return ops.transpose(x, axes)
     return _keras_backend.numpy.transpose(x, axes)
+
+
+def new_axis(x, axis):
+    """`keras.ops.expand_dims(x, axis)` for one int axis: an index
+    (`x[..., None]`) where that is cheaper (`_backend.axes_by_indexing`)."""
+    if isinstance(x, KerasTensor):
+        return ops.expand_dims(x, axis)
+    if not _backend.axes_by_indexing():
+        return _keras_backend.numpy.expand_dims(x, axis)
+    axis %= len(x.shape) + 1
+    return x[(slice(None),) * axis + (None,)]
+
+
+def drop_axis(x, axis):
+    """`keras.ops.squeeze(x, axis)` for one int axis of size 1: an index
+    (`x[:, 0]`) where that is cheaper (`_backend.axes_by_indexing`)."""
+    if isinstance(x, KerasTensor):
+        return ops.squeeze(x, axis)
+    if not _backend.axes_by_indexing():
+        return _keras_backend.numpy.squeeze(x, axis)
+    axis %= len(x.shape)
+    return x[(slice(None),) * axis + (0,)]
 
 
 def concatenate(tensors, axis):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from keras import ops
 
+from keras_memory import _backend
 from keras_memory import _ops
 
 X = np.arange(24, dtype="float32").reshape(2, 3, 4)
@@ -25,11 +26,20 @@ CASES = {
     **{name: (lambda m, x, name=name: getattr(m, name)(x + 1),
               lambda x, name=name: getattr(ops, name)(x + 1))
        for name in ("log", "sqrt")},
+    **{f"new_axis_{axis}": (lambda m, x, axis=axis: m.new_axis(x, axis),
+                            lambda x, axis=axis: ops.expand_dims(x, axis))
+       for axis in (1, 2, -1, -2)},
+    **{f"drop_axis_{axis}": (lambda m, x, axis=axis: m.drop_axis(m.new_axis(x, axis), axis),
+                             lambda x: x)
+       for axis in (1, -1, -2)},
 }
 
 
+@pytest.mark.parametrize("indexing", [True, False])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_each_op_is_keras_ops_on_tensors_and_on_symbolic_inputs(name):
+def test_each_op_is_keras_ops_on_tensors_and_on_symbolic_inputs(monkeypatch, name, indexing):
+    # New and dropped axes by index (jax, torch) or as ops (tensorflow).
+    monkeypatch.setattr(_backend, "axes_by_indexing", lambda: indexing)
     ours, theirs = CASES[name]
     x = ops.convert_to_tensor(X)
     expected = ops.convert_to_numpy(theirs(x))

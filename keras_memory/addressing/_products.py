@@ -10,8 +10,9 @@ products). Both forms below are the same numbers (up to float rounding):
   batch 32 went from 300 to 150 ms);
 - as broadcasts, for torch and tensorflow, which run op by op (tensorflow
   without `jit_compile`): there each `einsum` costs several elementwise
-  ops. New axes come from indexing (`x[..., None]`), each backend's own,
-  rather than `ops.expand_dims`, a Keras op to dispatch at every step.
+  ops. New axes come from `_ops.new_axis`: an index on torch and jax, no
+  Keras op to dispatch at every step; `expand_dims` on tensorflow, whose
+  gradient is a reshape.
 
 Products of a transposed operand (`matmul_transposed`: cosine scores, the
 DNC's forward reads along its links) are `einsum`s except on torch, and
@@ -35,21 +36,21 @@ def outer(a, b):
     """`[..., I], [..., J] -> [..., I, J]`: `a[..., i] * b[..., j]`."""
     if compiled():
         return ops.einsum("...i,...j->...ij", a, b)
-    return a[..., :, None] * b[..., None, :]
+    return _ops.new_axis(a, -1) * _ops.new_axis(b, -2)
 
 
 def scale_rows(weights, matrix):
     """`[..., I], [..., I, J] -> [..., I, J]`: row i times `weights[i]`."""
     if compiled():
         return ops.einsum("...i,...ij->...ij", weights, matrix)
-    return weights[..., None] * matrix
+    return _ops.new_axis(weights, -1) * matrix
 
 
 def scale_columns(matrix, weights):
     """`[..., I, J], [..., J] -> [..., I, J]`: column j times `weights[j]`."""
     if compiled():
         return ops.einsum("...ij,...j->...ij", matrix, weights)
-    return matrix * weights[..., None, :]
+    return matrix * _ops.new_axis(weights, -2)
 
 
 def squared_norms(tensor):
@@ -82,20 +83,19 @@ def vector_matrix(vector, matrix):
     """
     if compiled():
         return ops.einsum("...i,...ij->...j", vector, matrix)
-    return _ops.matmul(vector[..., None, :], matrix)[..., 0, :]
+    return _ops.drop_axis(_ops.matmul(_ops.new_axis(vector, -2), matrix), -2)
 
 
 def product_over_heads(tensor):
     """`[B, H, ...] -> [B, ...]`: the product over axis 1, whose size is static.
 
-    On jax a chain of `H - 1` multiplies (XLA fuses them): jax cannot
-    differentiate a product reduction under `export`'s symbolic batch
-    size. Elsewhere one `prod`, given its dtype (Keras' torch `prod`
-    computes float64 in float32 otherwise).
+    On torch one `prod`, given its dtype (Keras' torch `prod` computes
+    float64 in float32 otherwise); elsewhere a chain of `H - 1` multiplies
+    (`_backend.prod_reductions`).
     """
     if tensor.shape[1] == 1:
-        return tensor[:, 0]
-    if compiled():
+        return _ops.drop_axis(tensor, 1)
+    if not _backend.prod_reductions():
         result = tensor[:, 0]
         for head in range(1, tensor.shape[1]):
             result = result * tensor[:, head]

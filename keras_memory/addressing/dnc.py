@@ -114,7 +114,7 @@ def allocation(usage, epsilon=EPSILON):
     rows = ops.arange(size)
     lower = rows[:, None] < rows  # [N, N]: row m has the lower index
     # Comparisons as operators: each backend's own, no Keras op to dispatch.
-    row_usage, column_usage = usage[:, :, None], usage[:, None, :]
+    row_usage, column_usage = _ops.new_axis(usage, 2), _ops.new_axis(usage, 1)
     earlier = _ops.cast(
         (row_usage < column_usage) | ((row_usage <= column_usage) & lower), compute_dtype
     )
@@ -148,7 +148,7 @@ def write_allocation(usage, write_gates, epsilon=EPSILON):
             gate = write_gates[:, head : head + 1]
             usage = usage + (1.0 - usage) * gate * head_allocation
     if num_writes == 1:
-        return weights[0][:, None]
+        return _ops.new_axis(weights[0], 1)
     return _ops.stack(weights, axis=1)
 
 
@@ -171,11 +171,11 @@ def usage_update(usage, write_weights, free_gates, read_weights):
         usage, write_weights, free_gates, read_weights
     )
     if write_weights.shape[1] == 1:
-        written = write_weights[:, 0]
+        written = _ops.drop_axis(write_weights, 1)
     else:
         written = 1.0 - products.product_over_heads(1.0 - write_weights)
     usage = usage + (1.0 - usage) * written
-    kept = products.product_over_heads(1.0 - free_gates[:, :, None] * read_weights)
+    kept = products.product_over_heads(1.0 - _ops.new_axis(free_gates, 2) * read_weights)
     return usage * kept
 
 
@@ -214,7 +214,7 @@ def link_update(link, precedence, write_weights):
             + products.outer(write_weights, precedence)
         )
     else:  # the fewest [N, N] ops
-        kept = (1.0 - write_weights)[..., :, None] - write_weights[..., None, :]
+        kept = _ops.new_axis(1.0 - write_weights, -1) - _ops.new_axis(write_weights, -2)
         link = kept * link + products.outer(write_weights, precedence)
     size = link.shape[-1] or ops.shape(link)[-1]
     off_diagonal = 1.0 - ops.eye(size, dtype=link.dtype)
@@ -242,7 +242,7 @@ def _follow_links(link, read_weights, forward):
     matrix product; given the link of one write head without its axis
     (`[B, N, N]`), `[B, R, N]`. `dnc_access` takes either as it is."""
     if len(link.shape) == 4:
-        read_weights = read_weights[:, None]
+        read_weights = _ops.new_axis(read_weights, 1)
     if forward:
         return products.matmul_transposed(read_weights, link)
     return _ops.matmul(read_weights, link)
@@ -309,19 +309,21 @@ def _access(memory, usage, link, precedence, read_weights, write_weights, read_k
     """`dnc_access` on tensors of the right shapes."""
     num_writes = write_weights.shape[1]
     usage = usage_update(usage, write_weights, free_gates, read_weights)
-    write_content = content_addressing(write_keys, memory, write_strengths[..., None])
-    write_weights = write_gates[..., None] * (
-        allocation_gates[..., None] * write_allocation(usage, write_gates * allocation_gates)
-        + (1.0 - allocation_gates[..., None]) * write_content
+    write_content = content_addressing(write_keys, memory, _ops.new_axis(write_strengths, -1))
+    allocated = write_allocation(usage, write_gates * allocation_gates)  # [B, W, N]
+    allocation_gates = _ops.new_axis(allocation_gates, -1)
+    write_weights = _ops.new_axis(write_gates, -1) * (
+        allocation_gates * allocated + (1.0 - allocation_gates) * write_content
     )
     memory = write(memory, write_weights, erase_vectors, write_vectors)
     link = link_update(link, precedence, write_weights)
     precedence = precedence_update(precedence, write_weights)
-    read_content = content_addressing(read_keys, memory, read_strengths[..., None])
+    read_content = content_addressing(read_keys, memory, _ops.new_axis(read_strengths, -1))
     if num_writes == 1:  # scale the one direction of each mode: no sums
+        one_link = _ops.drop_axis(link, 1)
         read_weights = (
-            read_modes[..., 0:1] * _follow_links(link[:, 0], read_weights, forward=False)
-            + read_modes[..., 1:2] * _follow_links(link[:, 0], read_weights, forward=True)
+            read_modes[..., 0:1] * _follow_links(one_link, read_weights, forward=False)
+            + read_modes[..., 1:2] * _follow_links(one_link, read_weights, forward=True)
             + read_modes[..., 2:] * read_content
         )
     else:

@@ -84,7 +84,7 @@ def _tensors(*values):
 def _add_head_axis(tensor):
     """`[batch, X]` -> `([batch, 1, X], True)`; `[batch, H, X]` unchanged."""
     if len(tensor.shape) == 2:
-        return tensor[:, None], True
+        return _ops.new_axis(tensor, 1), True
     return tensor, False
 
 
@@ -118,7 +118,7 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
         similarity = ops.cast(similarity, dtype)
     # Indexing, not ops.squeeze / ops.expand_dims: every backend's own, and
     # no Keras op to dispatch on backends that pay per op.
-    return similarity[:, 0] if squeeze else similarity
+    return _ops.drop_axis(similarity, 1) if squeeze else similarity
 
 
 def content_addressing(key, memory, beta, epsilon=EPSILON):
@@ -253,7 +253,7 @@ def read(memory, weights):
     memory, weights = _tensors(memory, weights)
     weights, squeeze = _add_head_axis(weights)
     reads = _ops.matmul(weights, memory)
-    return reads[:, 0] if squeeze else reads
+    return _ops.drop_axis(reads, 1) if squeeze else reads
 
 
 def write(memory, weights, erase, add):
@@ -278,6 +278,6 @@ def write(memory, weights, erase, add):
     erase_factors = 1.0 - products.outer(weights, erase)  # [b, h, N, M]
     keep = products.product_over_heads(erase_factors)
     if weights.shape[1] == 1:  # one head: an outer product, no sum over heads
-        return memory * keep + products.outer(weights[:, 0], add[:, 0])
+        return memory * keep + products.outer(_ops.drop_axis(weights, 1), _ops.drop_axis(add, 1))
     added = ops.einsum("bhn,bhm->bnm", weights, add)
     return memory * keep + added
