@@ -116,8 +116,7 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
     similarity = dots / _ops.sqrt(key_norms * row_norms)
     if dtype != keras.backend.standardize_dtype(similarity.dtype):
         similarity = ops.cast(similarity, dtype)
-    # Indexing, not ops.squeeze / ops.expand_dims: every backend's own, and
-    # no Keras op to dispatch on backends that pay per op.
+    # An index where that is cheaper than ops.squeeze (_ops.drop_axis).
     return _ops.drop_axis(similarity, 1) if squeeze else similarity
 
 
