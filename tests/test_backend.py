@@ -48,6 +48,9 @@ def test_only_the_backend_module_asks_which_backend_runs():
 def test_the_choices_for_the_running_backend():
     backend = keras.backend.backend()
     assert _backend.einsum_products() == (backend == "jax")
+    assert _backend.einsum_contractions() == (backend != "torch")
+    assert _backend.prod_reductions() == (backend == "torch")
+    assert _backend.axes_by_indexing() == (backend != "tensorflow")
     assert _backend.python_time_loop() == (backend == "torch")
     assert _backend.while_loop_for_masks() == (backend == "tensorflow")
     assert _backend.can_recompute_steps() == (backend != "tensorflow")
