@@ -19,6 +19,8 @@ CASES = {
     "scale_columns": (lambda a, b, m: products.scale_columns(m, b), MATRIX * B[..., None, :]),
     "squared_norms": (lambda a, b, m: products.squared_norms(a),
                       np.sum(A**2, -1, keepdims=True)),
+    "squared_norms_dropped": (lambda a, b, m: products.squared_norms(a, keepdims=False),
+                              np.sum(A**2, -1)),
     "vector_matrix": (lambda a, b, m: products.vector_matrix(a, m),
                       np.einsum("bri,brij->brj", A, MATRIX)),
     "matmul_transposed": (lambda a, b, m: products.matmul_transposed(m, m),

@@ -53,11 +53,13 @@ def scale_columns(matrix, weights):
     return matrix * _ops.new_axis(weights, -2)
 
 
-def squared_norms(tensor):
-    """`[..., X] -> [..., 1]`: the sum of squares along the last axis."""
+def squared_norms(tensor, keepdims=True):
+    """`[..., X] -> [..., 1]` (`[...]` without `keepdims`): the sum of
+    squares along the last axis."""
     if compiled():
-        return ops.einsum("...x,...x->...", tensor, tensor)[..., None]
-    return _ops.sum(tensor * tensor, axis=-1, keepdims=True)
+        norms = ops.einsum("...x,...x->...", tensor, tensor)
+        return _ops.new_axis(norms, -1) if keepdims else norms
+    return _ops.sum(tensor * tensor, axis=-1, keepdims=keepdims)
 
 
 def matmul_transposed(a, b):

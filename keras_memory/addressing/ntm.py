@@ -111,7 +111,8 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
         key, memory = ops.cast(key, "float32"), ops.cast(memory, "float32")
     dots = products.matmul_transposed(key, memory)  # [b, h, N]
     key_norms = products.squared_norms(key) + epsilon  # [b, h, 1], squared
-    row_norms = (products.squared_norms(memory) + epsilon)[:, None, :, 0]  # [b, 1, N]
+    row_norms = products.squared_norms(memory, keepdims=False) + epsilon  # [b, N]
+    row_norms = _ops.new_axis(row_norms, 1)  # [b, 1, N], squared
     # One square root of the product of the squared norms: one op fewer.
     similarity = dots / _ops.sqrt(key_norms * row_norms)
     if dtype != keras.backend.standardize_dtype(similarity.dtype):
