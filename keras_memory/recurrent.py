@@ -9,8 +9,9 @@ small protocol on top of Keras' (`state_size`, `output_size`,
 - `step(inputs, state, training=None)` -> `(output, new_state)` on the
   named state: one time step, the only thing the loops call;
 - optionally `step_constants()`, what every step of a sequence computes
-  alike (weights fused into one matrix), which `eager_loop` computes once
-  and passes to each step as `step(..., constants=...)`;
+  alike (weights fused into one matrix), which every loop here computes
+  once a sequence, before the loop, and passes to each step as
+  `step(..., constants=...)` (`sequence_step`);
 - `remat`: `"auto"`, `True` or `False` (see `step_remat`);
 - `input_size`, once built;
 - optionally `upgrade_config(config)`, a static method that maps a config
@@ -35,6 +36,7 @@ All give the outputs and final states of `keras.layers.RNN`'s loop. Which
 loop runs is a per-backend choice of `keras_memory._backend`.
 """
 
+import contextlib
 import inspect
 
 import keras
@@ -99,15 +101,52 @@ def _largest_state(cell):
     return max(size for size in cell.state_size if size is not None)
 
 
+def sequence_step(cell):
+    """`step(inputs, state, training) -> (output, state)` for the next sequence.
+
+    `cell.step` with the cell's `step_constants()` computed here, once, when
+    the cell has them: a loop builds this step before it starts, so that
+    the fused weights are computed once a sequence and not at every step.
+    In the gradient, that also sums each weight's gradient over the steps
+    once, not a gather's or a concatenation's gradient at every step.
+    """
+    if not hasattr(cell, "step_constants"):
+        return cell.step
+    constants = cell.step_constants()
+
+    def step(inputs, state, training=None):
+        return cell.step(inputs, state, training, constants=constants)
+
+    return step
+
+
+@contextlib.contextmanager
+def steps_of_one_sequence(cell):
+    """Within: the cell's `call` (`cell_call`) steps with `sequence_step(cell)`.
+
+    For a loop that calls the cell's `call` at every step and cannot pass it
+    anything else (`keras.layers.RNN`'s own).
+    """
+    cell._sequence_step = sequence_step(cell)
+    try:
+        yield
+    finally:
+        cell._sequence_step = None
+
+
 def cell_call(cell, inputs, states, training=None):
     """A memory cell's `call`: unpack, `step`, pack; maybe recomputed.
+
+    Inside `steps_of_one_sequence(cell)` the step has the constants that
+    were computed there; elsewhere it computes its own.
 
     Returns:
         `(output, new_flat_states)`, as `keras.layers.RNN` wants.
     """
+    step = getattr(cell, "_sequence_step", None) or cell.step
 
     def flat_step(step_inputs, *flat_states):
-        output, state = cell.step(step_inputs, cell.unpack_state(flat_states), training)
+        output, state = step(step_inputs, cell.unpack_state(flat_states), training)
         return output, cell.pack_state(state)
 
     if step_remat(cell.remat, check.shape_of("inputs", inputs)[0], _largest_state(cell)):
@@ -130,12 +169,13 @@ def _keep_rows(keep, new, old):
 
 def _masked_step(cell, training, zero_output_for_mask):
     """`(state, x_t, mask_t) -> (new_state, output)`, skipped when all masked."""
+    step = sequence_step(cell)
 
     def one_step(state, x_t, mask_t):
         skipped_output = _masked_output(state.output, zero_output_for_mask)
 
         def run():
-            output, new_state = cell.step(x_t, state, training)
+            output, new_state = step(x_t, state, training)
             kept = keras.tree.map_structure(
                 lambda n, o: _keep_rows(mask_t, n, o), new_state, state
             )
@@ -247,13 +287,7 @@ def eager_loop(cell, sequences, initial_state, mask=None, *, go_backwards=False,
         on_step: called as `on_step(output, state)` after every step, the
             skipped ones included (`keras_memory.trace` records them).
     """
-    if step is None and hasattr(cell, "step_constants"):
-        # Fused weights fetched once, not at every step.
-        constants = cell.step_constants()
-
-        def step(inputs, state, training):
-            return cell.step(inputs, state, training, constants=constants)
-    step = step or cell.step
+    step = step or sequence_step(cell)
 
     num_steps = sequences.shape[1]
     order = range(num_steps - 1, -1, -1) if go_backwards else range(num_steps)
@@ -405,14 +439,18 @@ class MemoryRNN(keras.layers.RNN):
             initial_state = [ops.copy(state) for state in initial_state]
         return run(
             self.cell, sequences, initial_state, mask,
-            keras_loop=lambda: super(MemoryRNN, self).inner_loop(
-                sequences, initial_state, mask, training
-            ),
+            keras_loop=lambda: self._keras_loop(sequences, initial_state, mask, training),
             go_backwards=self.go_backwards,
             zero_output_for_mask=self.zero_output_for_mask,
             training=training,
             unroll=self.unroll,
         )
+
+    def _keras_loop(self, sequences, initial_state, mask, training):
+        """`keras.layers.RNN`'s loop, each step with the constants computed
+        once before it."""
+        with steps_of_one_sequence(self.cell):
+            return super().inner_loop(sequences, initial_state, mask, training)
 
     def reset_state(self):
         """Stateful layers restart from the cell's initial state, not zeros."""

@@ -170,7 +170,10 @@ def test_cell_step_equals_its_layers_in_values_and_gradients(options):
     for got_grad, want_grad in zip(analytic_gradients(fused, args),
                                    analytic_gradients(layers, args)):
         assert np.all(np.isfinite(got_grad))
-        np.testing.assert_allclose(got_grad, want_grad, atol=1e-6, rtol=1e-5)
+        # rtol 1e-4: float32 rounding in two orders of the same sums, which
+        # sharpening (a power gamma >= 1) amplifies in the gradient; one of 80
+        # entries differs by 3e-5 relative on some CPUs (jax).
+        np.testing.assert_allclose(got_grad, want_grad, atol=1e-6, rtol=1e-4)
 
 
 def test_batch_of_four_equals_four_batches_of_one():

@@ -132,6 +132,35 @@ def test_remat_trains_to_the_same_weights(mask_value):
                                        atol=1e-5)
 
 
+@pytest.mark.parametrize("layer_class", [km.NTM, km.DNC])
+@pytest.mark.parametrize("masked, remat", [(False, False), (False, True), (True, False),
+                                           (True, True)])
+def test_every_loop_computes_the_step_constants_once_a_sequence(layer_class, masked,
+                                                                remat):
+    """Whichever loop runs (Keras' own, the masked ones, the Python loop),
+    the cell's fused weights are computed once, before it, and every step
+    receives them: none computes its own."""
+    layer = layer_class(**SMALL, remat=remat)
+    x = sequences(batch=2, time=4)
+    layer(x)
+    cell, fetched, given = layer.cell, [], []
+    step, step_constants = cell.step, cell.step_constants
+
+    def counted_constants():
+        fetched.append(1)
+        return step_constants()
+
+    def recorded_step(inputs, state, training=None, constants=None):
+        given.append(constants is not None)
+        return step(inputs, state, training, constants=constants)
+
+    cell.step_constants, cell.step = counted_constants, recorded_step
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool) if masked else None
+    layer(x, mask=mask)
+    assert given and all(given)
+    assert len(fetched) == 1
+
+
 def test_masked_loop_recomputes_whole_steps_on_jax_unless_told_not_to():
     backend = keras.backend.backend()
     assert recurrent.whole_step_remat(km.NTM(**SMALL).cell.remat) is (backend == "jax")
