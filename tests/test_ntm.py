@@ -139,6 +139,10 @@ def test_cell_step_equals_its_layers_in_values_and_gradients(options):
     cell = km.NTMCell(**SMALL, output_size=3, **options)
     x = sequences(batch=2, time=2)
     cell.build(x[:, 0].shape)
+    # Biases start at zero: random ones, so that mixing them up shows.
+    bias_rng = np.random.default_rng(1)
+    for head in cell.read_heads + cell.write_heads:
+        head.bias.assign(bias_rng.normal(0, 0.5, size=tuple(head.bias.shape)).astype("float32"))
     _, states = cell(x[:, 0], cell.get_initial_state(batch_size=2))
     # Plain values (no autodiff history from the first step).
     old = keras.tree.map_structure(

@@ -65,7 +65,8 @@ def grouped_columns(heads, count):
     their keys, then strengths, sharpenings, gates, the write
     head's erase vector, their shifts and its add vector, each part head
     after head; the later heads' columns follow as they are. Returns the
-    column list and each part's width.
+    columns as contiguous `(start, stop)` runs, in that order, and each
+    part's width.
     """
     offsets, start = [], 0
     for head in heads:
@@ -76,15 +77,22 @@ def grouped_columns(heads, count):
     names = ("key", "strength", "gate", "shift", "sharpening", "erase", "add")
     within = {name: sum(sizes[:i]) for i, name in enumerate(names)}
     width = dict(zip(names, sizes))
-    columns, widths = [], {}
+    runs, widths = [], {}
+
+    def take(first, stop):
+        if runs and runs[-1][1] == first:  # continues the last run
+            runs[-1] = (runs[-1][0], stop)
+        elif stop > first:
+            runs.append((first, stop))
+
     for name in _GROUPS:
         owners = range(count - 1, count) if name in ("erase", "add") else range(count)
         for head in owners:
             first = offsets[head] + within[name]
-            columns += range(first, first + width[name])
+            take(first, first + width[name])
         widths[name] = width[name] * len(owners)
-    columns += range(offsets[count] if count < len(heads) else start, start)
-    return columns, widths
+    take(offsets[count] if count < len(heads) else start, start)
+    return runs, widths
 
 
 def _initial_focus(shape, dtype=None):
@@ -360,15 +368,20 @@ class NTMCell(MemoryCell):
         heads = self.read_heads + self.write_heads
         kernel = _ops.concatenate([head.kernel.value for head in heads], axis=1)
         bias = _ops.concatenate([head.bias.value for head in heads], axis=0)
-        columns = ops.convert_to_tensor(self.head_columns, "int32")
+        # Contiguous slices, not a gather: no index constant to convert
+        # (on torch, converting a list of columns costs more than a step).
         return StepConstants(
             controller=self.controller_weights(),
-            projection=(ops.take(kernel, columns, axis=1), ops.take(bias, columns, axis=0)),
+            projection=(
+                _ops.concatenate([kernel[:, a:b] for a, b in self.head_columns], axis=1),
+                _ops.concatenate([bias[a:b] for a, b in self.head_columns], axis=0),
+            ),
         )
 
     def _grouped_parameters(self, projected):
         """`(HeadParameters with a head axis, the later write heads' columns)`
-        from the projection in `grouped_columns`' order."""
+        from the projection in `grouped_columns`' order; `None` for the
+        columns without later write heads."""
         count = self.num_read_heads + 1
         parts, start = {}, 0
         for name in _GROUPS:
@@ -391,7 +404,7 @@ class NTMCell(MemoryCell):
             erase=gates[:, count:],
             add=self.add_activation(columns("add", "add")),
         )
-        return params, projected[:, start:]
+        return params, (projected[:, start:] if self.num_write_heads > 1 else None)
 
     def step(self, inputs, state, training=None, constants=None):
         """One time step on an `NTMState`: `(output, new NTMState)`.
@@ -416,9 +429,12 @@ class NTMCell(MemoryCell):
         # one addressing call with a head axis serves them all. Later write
         # heads see the memory the previous one left, so they address one
         # at a time.
+        first_write = (
+            state.write_weights if self.num_write_heads == 1 else state.write_weights[:, :1]
+        )
         weights = addressing.address(
             params.key, params.strength, params.gate, params.shift, params.sharpening,
-            _ops.concatenate([state.read_weights, state.write_weights[:, :1]], axis=1),
+            _ops.concatenate([state.read_weights, first_write], axis=1),
             state.memory,
         )
         read_weights = weights[:, : self.num_read_heads]
