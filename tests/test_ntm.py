@@ -131,9 +131,10 @@ def test_cell_step_equals_its_layers_in_values_and_gradients(options):
     """The cell's step fuses the LSTM into one product, groups the heads'
     parameters by kind and addresses reads and the first write in one
     call; its outputs, new state and gradients (with respect to the input,
-    the memory and the reads) must equal those of its layers applied one by
-    one (1e-6), with and without the per-sequence `step_constants`."""
-    from gradients import analytic_gradients
+    the memory and the reads, in float64) must equal those of its layers
+    applied one by one (1e-6), with and without the per-sequence
+    `step_constants`."""
+    from gradients import analytic_gradients, float64, native
 
     keras.utils.set_random_seed(3)
     cell = km.NTMCell(**SMALL, output_size=3, **options)
@@ -157,27 +158,35 @@ def test_cell_step_equals_its_layers_in_values_and_gradients(options):
         ):
             assert_all_close(value, want, atol=1e-6)
 
-    rng = np.random.default_rng(0)
-    scales = [rng.normal(size=tuple(t.shape)).astype("float32") for t in expected]
+    # Gradients in float64 (the same weights in a float64 cell): in float32,
+    # sharpening's power amplifies the rounding of two orders of the same
+    # sums to 3e-5 relative. Keras itself still rounds a few float64 ops to
+    # float32 (its jax dtype rules read x64 as off; its torch matmul computes
+    # float64 products in float32): up to 7e-8 apart here, inside 1e-6.
+    with float64():
+        cell64 = km.NTMCell(**SMALL, output_size=3, **options, dtype="float64")
+        cell64.build(x[:, 0].shape)
+        cell64.set_weights(cell.get_weights())
+        old64 = keras.tree.map_structure(lambda t: native(to_numpy(t)), old)
+        rng = np.random.default_rng(0)
+        scales = [native(rng.normal(size=tuple(t.shape))) for t in expected]
 
-    def loss(parts):
-        return sum(ops.sum(ops.multiply(part, scale)) for part, scale in zip(parts, scales))
+        def loss(parts):
+            return sum(ops.sum(ops.multiply(part, scale)) for part, scale in zip(parts, scales))
 
-    def fused(inputs, memory, reads):
-        output, new = cell.step(inputs, old._replace(memory=memory, reads=reads))
-        return loss((output, new.reads, new.read_weights, new.write_weights, new.memory))
+        def fused(inputs, memory, reads):
+            output, new = cell64.step(inputs, old64._replace(memory=memory, reads=reads))
+            return loss((output, new.reads, new.read_weights, new.write_weights, new.memory))
 
-    def layers(inputs, memory, reads):
-        return loss(_step_one_by_one(cell, inputs, old._replace(memory=memory, reads=reads)))
+        def layers(inputs, memory, reads):
+            state = old64._replace(memory=memory, reads=reads)
+            return loss(_step_one_by_one(cell64, inputs, state))
 
-    args = [to_numpy(x[:, 1]), to_numpy(old.memory), to_numpy(old.reads)]
-    for got_grad, want_grad in zip(analytic_gradients(fused, args),
-                                   analytic_gradients(layers, args)):
-        assert np.all(np.isfinite(got_grad))
-        # rtol 1e-4: float32 rounding in two orders of the same sums, which
-        # sharpening (a power gamma >= 1) amplifies in the gradient; one of 80
-        # entries differs by 3e-5 relative on some CPUs (jax).
-        np.testing.assert_allclose(got_grad, want_grad, atol=1e-6, rtol=1e-4)
+        args = [np.asarray(to_numpy(a), "float64") for a in (x[:, 1], old.memory, old.reads)]
+        for got_grad, want_grad in zip(analytic_gradients(fused, args),
+                                       analytic_gradients(layers, args)):
+            assert np.all(np.isfinite(got_grad))
+            np.testing.assert_allclose(got_grad, want_grad, atol=1e-6, rtol=1e-6)
 
 
 def test_batch_of_four_equals_four_batches_of_one():
