@@ -6,7 +6,8 @@ Modules, data flowing one way (data -> layers -> recurrent core ->
 addressing):
 
 - `addressing`: memory math as pure `keras.ops` functions;
-- `recurrent`: the time loops every memory cell shares (`MemoryRNN`);
+- `recurrent`: the memory-cell base (`MemoryCell`: a declared state and a
+  step), the time loops every memory cell shares, and `MemoryRNN`;
 - `layers`: the Keras layers, one model family a module;
 - `models`: builders of functional models;
 - `callbacks`: `LinearStart`;
@@ -44,6 +45,9 @@ from keras_memory.models import dnc
 from keras_memory.models import memn2n
 from keras_memory.models import memory_network
 from keras_memory.models import ntm
+from keras_memory.recurrent import MemoryCell
+from keras_memory.recurrent import MemoryRNN
+from keras_memory.trace import Trace
 from keras_memory.trace import trace
 
 __version__ = "0.2.0.dev0"
@@ -55,8 +59,10 @@ __all__ = [
     "HeadParameters",
     "LinearStart",
     "MemN2N",
+    "MemoryCell",
     "MemoryHop",
     "MemoryNetwork",
+    "MemoryRNN",
     "NTM",
     "NTMCell",
     "NTMReadHead",
@@ -64,6 +70,7 @@ __all__ = [
     "NTMWriteHead",
     "SentenceEncoding",
     "TemporalEncoding",
+    "Trace",
     "addressing",
     "callbacks",
     "datasets",

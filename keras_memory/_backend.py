@@ -13,6 +13,8 @@ which backend runs:
 
 import keras
 
+from keras_memory import _keras_private
+
 
 def einsum_products():
     """Whether outer products and sums of products are `einsum`s.
@@ -94,11 +96,7 @@ def holds_values(tensor):
         return False
     backend = keras.backend.backend()
     if backend == "jax":
-        from keras.src.utils.jax_utils import is_in_jax_tracing_scope
-
-        return not is_in_jax_tracing_scope(tensor)
+        return not _keras_private.in_jax_trace(tensor)
     if backend == "tensorflow":
-        from keras.src.utils.backend_utils import in_tf_graph
-
-        return not in_tf_graph()
+        return not _keras_private.in_tf_graph()
     return True

@@ -13,10 +13,10 @@ are `keras.ops`.
 """
 
 from keras import ops
-from keras.src import backend as _keras_backend
-from keras.src.backend.common.keras_tensor import KerasTensor
+from keras import KerasTensor
 
 from keras_memory import _backend
+from keras_memory import _keras_private
 
 
 def matmul(x, y):
@@ -36,14 +36,14 @@ def reshape(x, shape):
     """`keras.ops.reshape`."""
     if isinstance(x, KerasTensor):
         return ops.reshape(x, shape)
-    return _keras_backend.numpy.reshape(x, shape)
+    return _keras_private.numpy.reshape(x, shape)
 
 
 def transpose(x, axes):
     """`keras.ops.transpose`."""
     if isinstance(x, KerasTensor):
         return ops.transpose(x, axes)
-    return _keras_backend.numpy.transpose(x, axes)
+    return _keras_private.numpy.transpose(x, axes)
 
 
 def new_axis(x, axis):
@@ -52,7 +52,7 @@ def new_axis(x, axis):
     if isinstance(x, KerasTensor):
         return ops.expand_dims(x, axis)
     if not _backend.axes_by_indexing():
-        return _keras_backend.numpy.expand_dims(x, axis)
+        return _keras_private.numpy.expand_dims(x, axis)
     axis %= len(x.shape) + 1
     return x[(slice(None),) * axis + (None,)]
 
@@ -63,7 +63,7 @@ def drop_axis(x, axis):
     if isinstance(x, KerasTensor):
         return ops.squeeze(x, axis)
     if not _backend.axes_by_indexing():
-        return _keras_backend.numpy.squeeze(x, axis)
+        return _keras_private.numpy.squeeze(x, axis)
     axis %= len(x.shape)
     return x[(slice(None),) * axis + (0,)]
 
@@ -72,14 +72,14 @@ def concatenate(tensors, axis):
     """`keras.ops.concatenate`."""
     if any(isinstance(x, KerasTensor) for x in tensors):
         return ops.concatenate(tensors, axis=axis)
-    return _keras_backend.numpy.concatenate(tensors, axis=axis)
+    return _keras_private.numpy.concatenate(tensors, axis=axis)
 
 
 def stack(tensors, axis):
     """`keras.ops.stack`."""
     if any(isinstance(x, KerasTensor) for x in tensors):
         return ops.stack(tensors, axis=axis)
-    return _keras_backend.numpy.stack(tensors, axis=axis)
+    return _keras_private.numpy.stack(tensors, axis=axis)
 
 
 def _direct(keras_op, backend_op):
@@ -97,20 +97,20 @@ def _direct(keras_op, backend_op):
     return op
 
 
-sigmoid = _direct(ops.sigmoid, _keras_backend.nn.sigmoid)
-softplus = _direct(ops.softplus, _keras_backend.nn.softplus)
-relu = _direct(ops.relu, _keras_backend.nn.relu)
-tanh = _direct(ops.tanh, _keras_backend.numpy.tanh)
-log = _direct(ops.log, _keras_backend.numpy.log)
-sqrt = _direct(ops.sqrt, _keras_backend.numpy.sqrt)
-exp = _direct(ops.exp, _keras_backend.numpy.exp)
-sum = _direct(ops.sum, _keras_backend.numpy.sum)  # keras.ops' name, as the others
-prod = _direct(ops.prod, _keras_backend.numpy.prod)
-cast = _direct(ops.cast, _keras_backend.core.cast)
+sigmoid = _direct(ops.sigmoid, _keras_private.nn.sigmoid)
+softplus = _direct(ops.softplus, _keras_private.nn.softplus)
+relu = _direct(ops.relu, _keras_private.nn.relu)
+tanh = _direct(ops.tanh, _keras_private.numpy.tanh)
+log = _direct(ops.log, _keras_private.numpy.log)
+sqrt = _direct(ops.sqrt, _keras_private.numpy.sqrt)
+exp = _direct(ops.exp, _keras_private.numpy.exp)
+sum = _direct(ops.sum, _keras_private.numpy.sum)  # keras.ops' name, as the others
+prod = _direct(ops.prod, _keras_private.numpy.prod)
+cast = _direct(ops.cast, _keras_private.core.cast)
 
 
 def softmax(x, axis=-1):
     """`keras.ops.softmax` over one axis (an int)."""
     if isinstance(x, KerasTensor):
         return ops.softmax(x, axis=axis)
-    return _keras_backend.nn.softmax(x, axis=axis)
+    return _keras_private.nn.softmax(x, axis=axis)

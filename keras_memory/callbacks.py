@@ -1,8 +1,8 @@
 """Training callbacks: `LinearStart`, the paper's linear start for `MemN2N`."""
 
 import keras
-from keras.src.utils import io_utils  # Keras' own callbacks print through it
 
+from keras_memory import _keras_private
 from keras_memory import _validation as check
 
 MODES = ("auto", "min", "max")
@@ -116,7 +116,7 @@ class LinearStart(keras.callbacks.Callback):
                 layer.set_softmax(True)
             self.switched_at = epoch + 1
             if self.verbose:
-                io_utils.print_msg(f"LinearStart: softmax back in after epoch {epoch + 1}.")
+                _keras_private.print_msg(f"LinearStart: softmax back in after epoch {epoch + 1}.")
 
     def _watch(self, value, logs):
         """Counts the epochs since `monitor` last improved."""

@@ -197,6 +197,90 @@ def plot_dnc_trace(inputs, targets, outputs, write_weights, read_weights, usage,
     return _draw(panels, steps, title, path)
 
 
+def plot_trace(record, inputs=None, targets=None, sequence=0, fields=None, title=None,
+               path=None, only_used_rows=True):
+    """What any memory cell did over one sequence, from `keras_memory.trace`.
+
+    Panels, time running left to right: the inputs and targets when given,
+    the outputs, then each state field the cell draws over its memory rows
+    (`record.plotted_fields`, the cell's `MemoryCell.plotted_fields`: for
+    an NTM the read and write weights, for a DNC also the usage).
+
+    Args:
+        record: what `keras_memory.trace` returned (a `Trace`), or a dict of
+            arrays with a batch and a time axis (then pass `fields`).
+        inputs: optional `[time, input_size]` or `[batch, time, input_size]`.
+        targets: optional, shaped like the outputs (`[time, output_size]` or
+            with the batch axis).
+        sequence: int, which sequence of the batch to draw.
+        fields: names of the record's fields to draw over the memory rows
+            (default: `record.plotted_fields`).
+        title: optional title.
+        path: optional file name to save the picture to.
+        only_used_rows: bool; draw only the memory rows that some field
+            weights by 0.05 or more at some step (default).
+
+    Returns:
+        The matplotlib `Figure` (`figure.axes[:panels]` are the panels).
+
+    Examples:
+        >>> import numpy as np
+        >>> record = {"outputs": np.zeros((1, 4, 2)),
+        ...           "read_weights": np.eye(4)[None, :, None, :]}
+        >>> figure = plot_trace(record, fields=["read_weights"])
+        >>> [axis.get_ylabel() for axis in figure.axes[:2]]
+        ['output', 'read weights']
+    """
+    fields = tuple(getattr(record, "plotted_fields", ()) if fields is None else fields)
+    if not fields:
+        raise ValueError(
+            "`fields` must name at least one field of `record` to draw over the "
+            "memory rows (the cell plots none), received none."
+        )
+    missing = [name for name in ("outputs",) + fields if name not in record]
+    if missing:
+        raise ValueError(
+            f"`record` must hold {missing} (what keras_memory.trace records), "
+            f"received the fields {sorted(record)}."
+        )
+    batch = np.shape(record["outputs"])[0]
+    if not isinstance(sequence, int) or not 0 <= sequence < batch:
+        raise ValueError(
+            f"`sequence` must be an int in [0, {batch}), received sequence={sequence!r}."
+        )
+
+    def one(name, value):  # the record's arrays: the sequence's part
+        return _as_array(name, value, (3, 4, 5))[sequence]
+
+    def given(name, value):  # inputs and targets: with the batch axis or not
+        array = _as_array(name, value, (2, 3))
+        return array[sequence] if array.ndim == 3 else array
+
+    outputs = one("outputs", record["outputs"])
+    steps = outputs.shape[0]
+    named = [(label, given(name, value)) for label, name, value in (
+        ("input", "inputs", inputs), ("target", "targets", targets))
+        if value is not None]
+    panels = []
+    for label, array in named + [("output", outputs)]:
+        array = _as_array(label, array, 2)
+        if array.shape[0] != steps:
+            raise ValueError(
+                f"`{label}s` must have {steps} time steps like the record, "
+                f"received shape {array.shape}."
+            )
+        panels.append((label, array.T, "Greys", [f"ch {c}" for c in range(array.shape[1])]))
+    weights = [_head_weights(name, one(name, record[name]), steps) for name in fields]
+    for name, array in zip(fields, weights):
+        rows = _used_rows([array], only_used_rows)
+        # The colours of plot_ntm_trace and plot_dnc_trace.
+        colour = next((c for part, c in (("read", "Blues"), ("write", "Reds"),
+                                         ("usage", "Greens")) if part in name), "Purples")
+        panels.append((name.replace("_", " "), _stack_heads(array, rows), colour,
+                       _row_labels(array, rows)))
+    return _draw(panels, steps, title, path)
+
+
 def _sequence_panels(inputs, targets, outputs):
     """The input, target and output panels, after checking their shapes."""
     arrays = [_as_array(name, value, 2) for name, value in
@@ -256,8 +340,10 @@ def _draw(panels, steps, title, path):
         gridspec_kw={"height_ratios": ratios}, sharex=True,
     )
     for axis, (label, image, cmap, labels) in zip(axes, panels):
+        # Weights and probabilities on [0, 1]; other values on their range.
         shown = axis.imshow(image, aspect="auto", cmap=cmap, interpolation="nearest",
-                            vmin=0.0, vmax=1.0)
+                            vmin=min(0.0, float(image.min())),
+                            vmax=max(1.0, float(image.max())))
         # A bar on every panel keeps the panels' time axes aligned.
         bar = figure.colorbar(shown, ax=axis, fraction=0.03, pad=0.01, ticks=[0, 0.5, 1])
         bar.ax.tick_params(labelsize=6)

@@ -5,18 +5,25 @@ from keras import ops
 
 from keras_memory import _validation as check
 from keras_memory import recurrent
-from keras_memory.layers.dnc import DNCCell
-from keras_memory.layers.ntm import NTMCell
+from keras_memory.recurrent import MemoryCell
 
-TRACED_CELLS = (NTMCell, DNCCell)
+
+class Trace(dict):
+    """`trace`'s record: a dict of NumPy arrays, and which of them are
+    weights over the memory rows (`plotted_fields`, the cell's choice),
+    for `keras_memory.plotting.plot_trace`."""
+
+    def __init__(self, arrays, plotted_fields):
+        super().__init__(arrays)
+        self.plotted_fields = tuple(plotted_fields)
 
 
 def _find(layer):
     """`(cell, rnn_layer or None, mask_value or None)` of the first memory
     cell in `layer` (a cell, an RNN around one, or a model)."""
-    if isinstance(layer, TRACED_CELLS):
+    if isinstance(layer, MemoryCell):
         return layer, None, None
-    if isinstance(layer, keras.layers.RNN) and isinstance(layer.cell, TRACED_CELLS):
+    if isinstance(layer, keras.layers.RNN) and isinstance(layer.cell, MemoryCell):
         return layer.cell, layer, None
     if isinstance(layer, keras.Model):
         mask_value = None
@@ -29,8 +36,9 @@ def _find(layer):
                 continue
             return cell, rnn, mask_value
     raise ValueError(
-        "`layer` must be an NTMCell or DNCCell, an RNN layer around one (NTM, "
-        "DNC, keras.layers.RNN), or a model that contains one; received "
+        "`layer` must be a memory cell (a keras_memory.recurrent.MemoryCell such "
+        "as NTMCell or DNCCell), an RNN layer around one (NTM, DNC, "
+        "keras.layers.RNN), or a model that contains one; received "
         f"{type(layer).__name__}."
     )
 
@@ -44,17 +52,18 @@ def trace(layer, sequences, mask=None):
     repeat the last output (zeros with `zero_output_for_mask`).
 
     Args:
-        layer: an `NTMCell` or `DNCCell`, an `NTM`, `DNC` or
-            `keras.layers.RNN` around one, or a model containing one (the
-            first found is used). It must be built.
+        layer: a memory cell (`keras_memory.recurrent.MemoryCell`: an
+            `NTMCell`, a `DNCCell`, or one of your own), an `NTM`, `DNC`,
+            `MemoryRNN` or `keras.layers.RNN` around one, or a model
+            containing one (the first found is used). It must be built.
         sequences: `[batch, time, input_size]` inputs.
         mask: optional `[batch, time]` booleans, `False` for padding; used
             instead of the model's `Masking` layer.
 
     Returns:
-        A dict of NumPy arrays with a time axis after the batch axis:
-        `outputs` `[batch, time, output_size]` and every field of the
-        cell's state but the controller's: for an NTM `reads`
+        A `Trace`, a dict of NumPy arrays with a time axis after the batch
+        axis: `outputs` `[batch, time, output_size]` and the state fields
+        the cell traces (`MemoryCell.traced_fields`): for an NTM `reads`
         `[batch, time, R, M]`, `read_weights` `[batch, time, R, N]`,
         `write_weights` `[batch, time, W, N]`, `memory`
         `[batch, time, N, M]`; for a DNC also `usage`, `link`,
@@ -90,19 +99,20 @@ def trace(layer, sequences, mask=None):
         mask = ops.any(ops.not_equal(sequences, mask_value), axis=-1)
     records = []
 
-    def layer_step(inputs, state, training):
+    def layer_step(inputs, state):
+        # Through the cell's __call__, which sets the mixed-precision scope.
         output, states = cell(inputs, cell.pack_state(state))
         return output, cell.unpack_state(states)
 
     recurrent.eager_loop(
-        cell, sequences, cell.get_initial_state(batch_size=shape[0]), mask,
+        layer_step, sequences,
+        cell.unpack_state(cell.get_initial_state(batch_size=shape[0])), mask,
         go_backwards=bool(rnn and rnn.go_backwards),
         zero_output_for_mask=bool(rnn and rnn.zero_output_for_mask),
-        step=layer_step,
         on_step=lambda output, state: records.append((output, state)),
     )
-    fields = [f for f in records[0][1]._fields if f not in ("output", "controller")]
     result = {"outputs": ops.stack([output for output, _ in records], axis=1)}
-    for field in fields:
+    for field in cell.state_fields("traced"):
         result[field] = ops.stack([getattr(state, field) for _, state in records], axis=1)
-    return {name: ops.convert_to_numpy(value) for name, value in result.items()}
+    arrays = {name: ops.convert_to_numpy(value) for name, value in result.items()}
+    return Trace(arrays, cell.state_fields("plotted"))

@@ -32,6 +32,23 @@ def test_no_module_imports_a_backend():
     assert imported == {}
 
 
+def test_only_one_module_imports_private_keras():
+    """`keras.src` is private Keras: one module holds every use of it."""
+    importing = set()
+    for name, tree in _sources().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module]
+            else:
+                continue
+            if any(module == "keras.src" or module.startswith("keras.src.")
+                   for module in modules):
+                importing.add(name)
+    assert importing == {"_keras_private.py"}
+
+
 def test_only_the_backend_module_asks_which_backend_runs():
     asking = set()
     for name, tree in _sources().items():

@@ -40,6 +40,18 @@ def ntm_with_two_initial_states():
     return layer(sequences, initial_state=[np.zeros((2, 3), "float32")] * 2)
 
 
+def memory_layer_with_a_wrong_initial_state(layer_class):
+    def call():
+        layer = layer_class(memory_size=4, memory_dim=3, controller_size=5)
+        sequences = np.zeros((2, 3, 4), "float32")
+        layer(sequences)
+        states = [np.zeros((2, size), "float32") for size in layer.cell.state_size]
+        states[3] = np.zeros((2, layer.cell.state_size[3] + 1), "float32")
+        return layer(sequences, initial_state=states)
+
+    return call
+
+
 def tiny_vocabulary():
     return babi.Vocabulary(["mary", "went", "home", "where", "is"])
 
@@ -169,6 +181,13 @@ CASES = [
      ["ids", "float64"]),
     ("NTM initial_state count", ntm_with_two_initial_states, ValueError,
      ["initial_state", "7 tensors", "received 2"]),
+    ("NTM initial_state sizes", memory_layer_with_a_wrong_initial_state(km.NTM),
+     ValueError, ["initial_state[3]", "[batch, 3]", "(2, 4)"]),
+    ("DNC initial_state sizes", memory_layer_with_a_wrong_initial_state(km.DNC),
+     ValueError, ["initial_state[3]", "[batch, 3]", "(2, 4)"]),
+    ("DNCCell initial state unbuilt",
+     lambda: km.DNCCell(memory_size=4, memory_dim=3, controller_size=5).get_initial_state(2),
+     ValueError, ["get_initial_state", "output", "built"]),
     ("NTMCell initial state unbuilt",
      lambda: km.NTMCell(memory_size=4, memory_dim=3, controller_size=5).get_initial_state(2),
      ValueError, ["built"]),

@@ -212,36 +212,25 @@ def test_xla_compiled_training_equals_default(masked):
 State = collections.namedtuple("State", ["output", "total"])
 
 
-class AccumulatorCell(keras.layers.Layer):
+class AccumulatorCell(km.MemoryCell):
     """A toy memory cell: `total += x W`, output `tanh(total)`."""
 
     def __init__(self, units=3, remat="auto", **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(remat=remat, **kwargs)
         self.units = units
-        self.remat = recurrent.check_remat(remat)
-        self.state_size = [units, units]
-        self.output_size = units
+
+    @property
+    def state_shape(self):
+        return State(output=(self.units,), total=(self.units,))
 
     def build(self, input_shape):
         self.input_size = input_shape[-1]
         self.kernel = self.add_weight(shape=(self.input_size, self.units))
 
-    def get_initial_state(self, batch_size=None):
-        return [ops.zeros((batch_size, self.units)) for _ in range(2)]
-
-    def unpack_state(self, states):
-        return State(*states)
-
-    def pack_state(self, state):
-        return list(state)
-
-    def step(self, inputs, state, training=None):
+    def step(self, inputs, state, training=None, constants=None):
         total = state.total + ops.matmul(inputs, self.kernel)
         output = ops.tanh(total)
         return output, State(output, total)
-
-    def call(self, inputs, states, training=None):
-        return recurrent.cell_call(self, inputs, states, training)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "remat": self.remat}

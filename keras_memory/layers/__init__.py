@@ -6,7 +6,8 @@
 - `encodings`: `SentenceEncoding`, `TemporalEncoding`;
 - `ntm_heads`, `ntm`: `NTMReadHead`, `NTMWriteHead`, `NTMCell`, `NTM`;
 - `dnc`: `DNCCell`, `DNC`;
-- `memory_cell`: `MemoryCell`, the base both memory cells share.
+- `controller_cell`: `ControllerCell`, the controller and output
+  projection both memory cells share (on `keras_memory.recurrent.MemoryCell`).
 """
 
 from keras_memory.layers.dnc import DNC

@@ -5,15 +5,14 @@ recurrent core (`keras_memory.recurrent`)."""
 import collections
 
 import keras
-from keras import ops
 
 from keras_memory import _ops
 from keras_memory import _validation as check
 from keras_memory import addressing
 from keras_memory import recurrent
 from keras_memory._kernels import fresh_initializer
-from keras_memory.layers.memory_cell import MemoryCell
-from keras_memory.layers.memory_cell import dense
+from keras_memory.layers.controller_cell import ControllerCell
+from keras_memory.layers.controller_cell import dense
 
 DNCState = collections.namedtuple(
     "DNCState",
@@ -37,8 +36,9 @@ W `num_write_heads`.
 - read_modes: `[B, R, 2W + 1]`, the last step's mix of backward, forward
   and content reads (recorded for `keras_memory.trace`).
 
-`DNCCell` keeps its state flat between Keras RNN steps (a list of 2-D
-tensors, in this order); `unpack_state` / `pack_state` convert.
+`DNCCell.state_shape` is this tuple with each field's per-sequence shape;
+`keras.layers.RNN` carries the state flat (a list of 2-D tensors, in this
+order), and `unpack_state` / `pack_state` convert.
 """
 
 # The interface vector, in order: (name, size as a function of (R, W, M),
@@ -60,7 +60,7 @@ INTERFACE = (
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class DNCCell(MemoryCell):
+class DNCCell(ControllerCell):
     """One step of a Differentiable Neural Computer, for `keras.layers.RNN`.
 
     The controller sees `[input, previous read words]`; one projection of
@@ -90,7 +90,8 @@ class DNCCell(MemoryCell):
     Call arguments and returns: as for `NTMCell`, with the state a flat
     list of the `DNCState` parts.
 
-    The state is O(W N^2) numbers per sequence (the link matrices).
+    The state is O(W N^2) numbers per sequence (the link matrices); every
+    sequence starts from zeros, an empty, unused memory.
 
     Examples:
         >>> cell = DNCCell(memory_size=16, memory_dim=8, controller_size=32,
@@ -100,6 +101,9 @@ class DNCCell(MemoryCell):
         >>> tuple(state.link.shape), tuple(state.read_modes.shape)
         ((2, 1, 16, 16), (2, 2, 3))
     """
+
+    # keras_memory.plotting.plot_trace draws these over the memory rows.
+    plotted_fields = ("write_weights", "read_weights", "usage")
 
     def __init__(
         self,
@@ -124,37 +128,23 @@ class DNCCell(MemoryCell):
         return [size(*sizes) for _, size, _ in INTERFACE]
 
     @property
-    def state_size(self):
-        """Sizes of the flat state, in `DNCState` order."""
+    def state_shape(self):
+        """`DNCState` of per-sequence shapes (the output's is `None` until
+        the cell is built, unless `output_size` is given)."""
         n, m = self.memory_size, self.memory_dim
         r, w = self.num_read_heads, self.num_write_heads
-        return [self.output_size] + self.controller_state_size + [
-            r * m, n * m, n, w * n * n, w * n, r * n, w * n, r * (2 * w + 1)
-        ]
-
-    def _shapes(self):
-        """Per-sequence shapes of the state's tensor fields (after controller)."""
-        n, m = self.memory_size, self.memory_dim
-        r, w = self.num_read_heads, self.num_write_heads
-        return [(r, m), (n, m), (n,), (w, n, n), (w, n), (r, n), (w, n), (r, 2 * w + 1)]
-
-    def unpack_state(self, states):
-        """Flat state list -> `DNCState` with shaped fields."""
-        states = list(states)
-        count = len(states) - 8
-        shaped = [
-            _ops.reshape(flat, (-1,) + shape)
-            for flat, shape in zip(states[count:], self._shapes())
-        ]
-        return DNCState(states[0], states[1:count], *shaped)
-
-    def pack_state(self, state):
-        """`DNCState` -> the flat list of 2-D tensors `keras.layers.RNN` carries."""
-        flat = [
-            _ops.reshape(part, (-1, size))
-            for part, size in zip(state[2:], self.state_size[-8:])
-        ]
-        return [state.output] + list(state.controller) + flat
+        return DNCState(
+            output=(self.output_size,),
+            controller=self.controller_state_shape,
+            reads=(r, m),
+            memory=(n, m),
+            usage=(n,),
+            link=(w, n, n),
+            precedence=(w, n),
+            read_weights=(r, n),
+            write_weights=(w, n),
+            read_modes=(r, 2 * w + 1),
+        )
 
     def build(self, input_shape):
         self.build_controller(input_shape)
@@ -167,13 +157,6 @@ class DNCCell(MemoryCell):
         )
         self.interface.build((None, self.controller_size))
         self.build_output_projection(1)
-
-    def get_initial_state(self, batch_size=None):
-        """Every sequence starts from zeros: an empty, unused memory."""
-        return [
-            ops.zeros((batch_size, size), dtype=self.compute_dtype)
-            for size in self.state_size
-        ]
 
     def interface_parameters(self, hidden):
         """The activated interface vector, a dict of its named parts.
@@ -224,8 +207,18 @@ class DNCCell(MemoryCell):
             state.read_weights, state.write_weights, **interface, validate=False,
         )
         output = self.read_out(hidden, access.read_words)
-        # DNCAccess's fields are DNCState's from `reads` to `write_weights`.
-        return output, DNCState(output, controller_state, *access, interface["read_modes"])
+        return output, DNCState(
+            output=output,
+            controller=controller_state,
+            reads=access.read_words,
+            memory=access.memory,
+            usage=access.usage,
+            link=access.link,
+            precedence=access.precedence,
+            read_weights=access.read_weights,
+            write_weights=access.write_weights,
+            read_modes=interface["read_modes"],
+        )
 
     def get_config(self):
         return {**super().get_config(), "num_write_heads": self.num_write_heads}

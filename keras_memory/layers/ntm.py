@@ -12,8 +12,8 @@ from keras_memory import _validation as check
 from keras_memory import addressing
 from keras_memory import recurrent
 from keras_memory._kernels import fresh_initializer
-from keras_memory.layers.memory_cell import MemoryCell
-from keras_memory.layers.memory_cell import StepConstants
+from keras_memory.layers.controller_cell import ControllerCell
+from keras_memory.layers.controller_cell import StepConstants
 from keras_memory.layers.ntm_heads import KEY_ACTIVATIONS
 from keras_memory.layers.ntm_heads import HeadParameters
 from keras_memory.layers.ntm_heads import NTMReadHead
@@ -46,9 +46,9 @@ NTMState.__doc__ = """The parts of an `NTMCell` state, with named fields.
 - write_weights: `[batch, num_write_heads, memory_size]`.
 - memory: `[batch, memory_size, memory_dim]`.
 
-`NTMCell` keeps its state flat between Keras RNN steps (a list of 2-D
-tensors, in this order); `NTMCell.unpack_state` and `NTMCell.pack_state`
-convert between the two.
+`NTMCell.state_shape` is this tuple with each field's per-sequence shape;
+`keras.layers.RNN` carries the state flat (a list of 2-D tensors, in this
+order), and `NTMCell.unpack_state` / `pack_state` convert between the two.
 """
 
 
@@ -102,7 +102,7 @@ def _initial_focus(shape, dtype=None):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class NTMCell(MemoryCell):
+class NTMCell(ControllerCell):
     """One step of a Neural Turing Machine, for `keras.layers.RNN`.
 
     At each step the controller sees `[input, previous reads]`; its output
@@ -214,49 +214,18 @@ class NTMCell(MemoryCell):
         return cls(**cls.upgrade_config(config))
 
     @property
-    def state_size(self):
-        """Sizes of the flat state: output, controller, reads, weights, memory.
-
-        The output size is known once the cell is built (or when
-        `output_size` is given); before that its entry is `None`.
-        """
-        return [self.output_size] + self.controller_state_size + [
-            self.num_read_heads * self.memory_dim,
-            self.num_read_heads * self.memory_size,
-            self.num_write_heads * self.memory_size,
-            self.memory_size * self.memory_dim,
-        ]
-
-    # -- state ----------------------------------------------------------------
-
-    def unpack_state(self, states):
-        """Flat state list -> `NTMState` with shaped fields."""
-        states = list(states)
-        count = len(states) - 4
-        reads, read_weights, write_weights, memory = states[count:]
+    def state_shape(self):
+        """`NTMState` of per-sequence shapes (the output's is `None` until
+        the cell is built, unless `output_size` is given)."""
+        n, m = self.memory_size, self.memory_dim
         return NTMState(
-            output=states[0],
-            controller=states[1:count],
-            reads=_ops.reshape(reads, (-1, self.num_read_heads, self.memory_dim)),
-            read_weights=_ops.reshape(
-                read_weights, (-1, self.num_read_heads, self.memory_size)
-            ),
-            write_weights=_ops.reshape(
-                write_weights, (-1, self.num_write_heads, self.memory_size)
-            ),
-            memory=_ops.reshape(memory, (-1, self.memory_size, self.memory_dim)),
+            output=(self.output_size,),
+            controller=self.controller_state_shape,
+            reads=(self.num_read_heads, m),
+            read_weights=(self.num_read_heads, n),
+            write_weights=(self.num_write_heads, n),
+            memory=(n, m),
         )
-
-    def pack_state(self, state):
-        """`NTMState` -> the flat list of 2-D tensors `keras.layers.RNN` carries."""
-        flat = [
-            _ops.reshape(part, (-1, size))
-            for part, size in zip(
-                (state.reads, state.read_weights, state.write_weights, state.memory),
-                self.state_size[-4:],
-            )
-        ]
-        return [state.output] + list(state.controller) + flat
 
     # -- build ------------------------------------------------------------------
 
@@ -319,8 +288,8 @@ class NTMCell(MemoryCell):
             initializer=_initial_focus,
         )
 
-    def get_initial_state(self, batch_size=None):
-        """The state every sequence starts from, as a flat list."""
+    def initial_state(self, batch_size):
+        """The `NTMState` every sequence starts from."""
         if not self.built:
             raise ValueError(
                 "NTMCell.get_initial_state needs the cell built (its initial reads "
@@ -344,20 +313,13 @@ class NTMCell(MemoryCell):
         else:
             memory = tiled(self.initial_memory)
         read_weights = tiled(ops.softmax(self.initial_read_logits, axis=-1))
-        write_weights = tiled(ops.softmax(self.initial_write_logits, axis=-1))
-        output, *controller = [
-            ops.zeros((batch_size, size), dtype=dtype)
-            for size in self.state_size[:-4]
-        ]
-        state = NTMState(
-            output=output,
-            controller=controller,
+        zeros = super().initial_state(batch_size)
+        return zeros._replace(
             reads=addressing.read(memory, read_weights),
             read_weights=read_weights,
-            write_weights=write_weights,
+            write_weights=tiled(ops.softmax(self.initial_write_logits, axis=-1)),
             memory=memory,
         )
-        return self.pack_state(state)
 
     # -- step ---------------------------------------------------------------------
 
@@ -409,10 +371,8 @@ class NTMCell(MemoryCell):
     def step(self, inputs, state, training=None, constants=None):
         """One time step on an `NTMState`: `(output, new NTMState)`.
 
-        What `call` does between `unpack_state` and `pack_state`; the loops
-        of `keras_memory.recurrent` call it with the state kept named, and
-        `eager_loop` with `constants` (`step_constants()`) computed once a
-        sequence.
+        The loops of `keras_memory.recurrent` call it with the state kept
+        named and `constants` (`step_constants()`) computed once a sequence.
         """
         constants = constants or self.step_constants()
         hidden, controller_state = self.run_controller(

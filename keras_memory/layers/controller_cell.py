@@ -1,11 +1,12 @@
-"""`MemoryCell`: what the NTM's and the DNC's cells share.
+"""`ControllerCell`: what the NTM's and the DNC's cells share.
 
-Arguments and their checks (sizes, controller, output projection, remat),
-the controller (`"lstm"` or `"dense"`) that sees `[input, previous reads]`,
-the output projection of `[controller output, reads]`, and the cell
-protocol's `call` for `keras_memory.recurrent`. A subclass creates its
-memory's weights in `build` between `build_controller` and
-`build_output_projection`, and defines its state and `step`.
+A `keras_memory.recurrent.MemoryCell` with a controller: arguments and
+their checks (sizes, controller, output projection, remat), the controller
+(`"lstm"` or `"dense"`) that sees `[input, previous reads]`, and the output
+projection of `[controller output, reads]`. A subclass creates its memory's
+weights in `build` between `build_controller` and
+`build_output_projection`, and declares its state (`state_shape`, with
+`output` and `controller` first) and `step`.
 """
 
 import collections
@@ -14,7 +15,7 @@ import keras
 
 from keras_memory import _ops
 from keras_memory import _validation as check
-from keras_memory import recurrent
+from keras_memory.recurrent import MemoryCell
 from keras_memory._kernels import fresh_initializer
 
 CONTROLLERS = ("lstm", "dense")
@@ -29,8 +30,8 @@ StepConstants.__doc__ = """What every step of a sequence computes alike, compute
   `(kernel, bias)` pair, or `None` where the cell has none.
 
 A cell's `step(..., constants=None)` computes them itself when not given;
-`keras_memory.recurrent.eager_loop` passes `cell.step_constants()` to
-every step of a sequence.
+the loops of `keras_memory.recurrent` compute `cell.step_constants()`
+once a sequence and pass it to every step.
 """
 
 
@@ -55,8 +56,8 @@ def dense(layer, inputs):
     return outputs
 
 
-class MemoryCell(keras.layers.Layer):
-    """Base class of the memory cells (not used on its own).
+class ControllerCell(MemoryCell):
+    """Base class of the controller-driven memory cells (not used on its own).
 
     Args:
         memory_size, memory_dim, controller_size: ints >= 1.
@@ -72,8 +73,7 @@ class MemoryCell(keras.layers.Layer):
     def __init__(self, memory_size, memory_dim, controller_size, num_read_heads,
                  output_size, controller, output_activation, kernel_initializer,
                  kernel_regularizer, remat, **kwargs):
-        super().__init__(**kwargs)
-        self.remat = recurrent.check_remat(remat)
+        super().__init__(remat=remat, **kwargs)
         self.memory_size = check.positive_int("memory_size", memory_size)
         self.memory_dim = check.positive_int("memory_dim", memory_dim)
         self.controller_size = check.positive_int("controller_size", controller_size)
@@ -94,9 +94,9 @@ class MemoryCell(keras.layers.Layer):
         return self.requested_output_size
 
     @property
-    def controller_state_size(self):
-        """`[h, c]` sizes for the LSTM controller, none for the dense one."""
-        return [self.controller_size] * (2 if self.controller_type == "lstm" else 0)
+    def controller_state_shape(self):
+        """`[h, c]` shapes for the LSTM controller, none for the dense one."""
+        return [(self.controller_size,)] * (2 if self.controller_type == "lstm" else 0)
 
     @property
     def reads_width(self):
@@ -186,12 +186,6 @@ class MemoryCell(keras.layers.Layer):
             self.output_projection,
             _ops.concatenate([hidden, _ops.reshape(reads, (-1, self.reads_width))], axis=-1),
         )
-
-    def call(self, inputs, states, training=None):
-        shape = check.shape_of("inputs", inputs)
-        check.rank("inputs", shape, 2, "([batch, input_size]) per step")
-        check.dim("inputs", shape, -1, self.input_size, "input_size")
-        return recurrent.cell_call(self, inputs, states, training)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.requested_output_size or input_shape[-1])
