@@ -3,6 +3,7 @@ import pytest
 from gradients import check_gradients
 from keras import ops
 
+import keras_memory as km
 from keras_memory import addressing
 
 EPS = addressing.EPSILON
@@ -455,3 +456,18 @@ def test_dnc_functions_stay_finite_at_usage_0_and_1(value):
 )
 def test_dnc_finite_difference_gradients(name, fn, args):
     check_gradients(fn, args)
+
+
+def test_address_takes_head_parameters_by_their_field_names():
+    """`address(**params)` for a head's `HeadParameters` (erase and add aside)."""
+    rng = np.random.default_rng(5)
+    head = km.NTMReadHead()
+    head.build([(None, 3), (None, 6, 4), (None, 6)])
+    params = head.parameters(f32(rng.normal(size=(2, head.projection_size))))
+    memory, previous = f32(rng.normal(size=(2, 6, 4))), f32(np.full((2, 6), 1 / 6))
+    fields = {k: v for k, v in params._asdict().items() if v is not None}
+    by_name = np_(addressing.address(**fields, previous_weights=previous, memory=memory))
+    by_position = np_(addressing.address(
+        params.key, params.strength, params.gate, params.shift, params.sharpening,
+        previous, memory))
+    np.testing.assert_array_equal(by_name, by_position)

@@ -53,3 +53,24 @@ def test_head_parameters_are_named_and_in_range():
     read.build([(None, C), (None, N, M), (None, N)])
     read_params = read.parameters(np.zeros((B, read.projection_size), "float32"))
     assert read_params.erase is None and read_params.add is None
+
+
+def test_head_parameters_equal_the_papers_activations_column_by_column():
+    """Columns key | strength | gate | shift | sharpening | erase | add
+    through tanh, softplus, sigmoid, softmax, 1 + softplus, sigmoid and the
+    add activation, in NumPy: the heads and NTMCell's fused step share
+    this one function, so a swap there would pass their equality test."""
+    write = km.NTMWriteHead(shift_range=1, add_activation="sigmoid")
+    write.build([(None, C), (None, N, M), (None, N)])
+    raw = np.random.default_rng(1).normal(size=(B, write.projection_size)).astype("float32")
+    params = to_numpy(write.parameters(raw))
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    key, strength, gate = raw[:, :M], raw[:, M : M + 1], raw[:, M + 1 : M + 2]
+    shift, sharpening = raw[:, M + 2 : M + 5], raw[:, M + 5 : M + 6]
+    erase, add = raw[:, M + 6 : 2 * M + 6], raw[:, 2 * M + 6 :]
+    shift = np.exp(shift) / np.exp(shift).sum(-1, keepdims=True)
+    expected = km.HeadParameters(np.tanh(key), softplus(strength), sigmoid(gate), shift,
+                                 1 + softplus(sharpening), sigmoid(erase), sigmoid(add))
+    for name, got, want in zip(km.HeadParameters._fields, params, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)

@@ -12,8 +12,8 @@ log-space sharpening.
 
 Shapes. `batch` is the batch axis, `N` the number of memory rows, `M` the
 row width. Every function also accepts a leading *head axis*: pass
-`[batch, heads, ...]` instead of `[batch, ...]` for `key`, `beta`, `gate`,
-`gamma`, `shift_weights`, `weights`, `erase` and `add`, and the result gets
+`[batch, heads, ...]` instead of `[batch, ...]` for `key`, `strength`,
+`gate`, `sharpening`, `shift`, `weights`, `erase` and `add`, and the result gets
 the same head axis (the memory stays `[batch, N, M]`, shared by the heads).
 """
 
@@ -121,21 +121,22 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
     return _ops.drop_axis(similarity, 1) if squeeze else similarity
 
 
-def content_addressing(key, memory, beta, epsilon=EPSILON):
+def content_addressing(key, memory, strength, epsilon=EPSILON):
     """Content weights `softmax(beta * cosine(key, memory_i))` over the rows.
 
     Args:
         key: `[batch, M]` (or `[batch, heads, M]`).
         memory: `[batch, N, M]`.
-        beta: `[batch, 1]` (or `[batch, heads, 1]`), key strength >= 0.
+        strength: the key strength beta >= 0, `[batch, 1]` (or
+            `[batch, heads, 1]`).
         epsilon: see `cosine_similarity`.
 
     Returns:
         `[batch, N]` (or `[batch, heads, N]`) weights summing to 1. A zero
         key or a zero memory gives uniform weights.
     """
-    (beta,) = _tensors(beta)
-    return masked_softmax(beta * cosine_similarity(key, memory, epsilon))
+    (strength,) = _tensors(strength)
+    return masked_softmax(strength * cosine_similarity(key, memory, epsilon))
 
 
 def interpolate(content_weights, previous_weights, gate):
@@ -155,40 +156,41 @@ def interpolate(content_weights, previous_weights, gate):
     return gate * content_weights + (1.0 - gate) * previous_weights
 
 
-def circular_shift(weights, shift_weights):
+def circular_shift(weights, shift):
     """Rotate weights by a distribution over shifts, wrapping around.
 
-    `w~(i) = sum_j w(j) s(i - j)`: with `shift_weights` ordered from shift
+    `w~(i) = sum_j w(j) s(i - j)`: with the shift weights s ordered from shift
     `-R` to `+R`, a one-hot shift of `+1` moves the focus from row `i` to
     row `i + 1` (and from the last row to row 0). For `R = 1` the order is
     `[shift_left, stay, shift_right]`.
 
     Args:
         weights: `[batch, N]` (or `[batch, heads, N]`).
-        shift_weights: `[batch, 2R + 1]` (or `[batch, heads, 2R + 1]`), a
-            distribution over shifts `-R..R`, with `2R + 1 <= N`.
+        shift: the shift weights s, `[batch, 2R + 1]` (or
+            `[batch, heads, 2R + 1]`), a distribution over shifts `-R..R`,
+            with `2R + 1 <= N`.
 
     Returns:
         Weights of the same shape as `weights`.
     """
-    weights, shift_weights = _tensors(weights, shift_weights)
-    width = shift_weights.shape[-1]
+    weights, shift = _tensors(weights, shift)
+    width = shift.shape[-1]
     num_rows = weights.shape[-1]
     if width is None or width % 2 != 1:
         raise ValueError(
-            "`shift_weights` must have an odd, static last dimension 2R + 1, "
-            f"received shift_weights with shape {tuple(shift_weights.shape)}."
+            "`shift` must have an odd, static last dimension 2R + 1, "
+            f"received shift with shape {tuple(shift.shape)}."
         )
     if num_rows is not None and width > num_rows:
         raise ValueError(
-            f"`shift_weights` covers {width} shifts but `weights` has only "
-            f"{num_rows} rows; 2R + 1 must be <= N. Received shift_weights "
-            f"with shape {tuple(shift_weights.shape)} and weights with shape "
+            f"`shift` covers {width} shifts but `weights` has only "
+            f"{num_rows} rows; 2R + 1 must be <= N. Received shift "
+            f"with shape {tuple(shift.shape)} and weights with shape "
             f"{tuple(weights.shape)}."
         )
     radius = width // 2
     if radius == 0:
-        return weights * shift_weights
+        return weights * shift
     # The weights with R rows wrapped around each end, then one slice per
     # shift: `padded[R - r + i] = w(i - r)`, as `ops.roll` by r would give,
     # with one Keras op instead of 2R (backends that run op by op pay per op).
@@ -198,46 +200,46 @@ def circular_shift(weights, shift_weights):
     shifted = 0.0
     for index in range(width):
         start = 2 * radius - index  # R - r, for the shift r = index - R
-        shifted = shifted + padded[..., start : start + size] * shift_weights[
+        shifted = shifted + padded[..., start : start + size] * shift[
             ..., index : index + 1
         ]
     return shifted
 
 
-def sharpen(weights, gamma, epsilon=EPSILON):
+def sharpen(weights, sharpening, epsilon=EPSILON):
     """Sharpen weights: `w^gamma / sum(w^gamma)`, computed in log space.
 
     Args:
         weights: `[batch, N]` (or `[batch, heads, N]`), non-negative
             (negative entries are treated as 0).
-        gamma: `[batch, 1]` (or `[batch, heads, 1]`), >= 1.
+        sharpening: gamma >= 1, `[batch, 1]` (or `[batch, heads, 1]`).
         epsilon: added to the weights before the log, so zero weights and
-            large gamma (100 and beyond) stay finite.
+            large sharpening (100 and beyond) stay finite.
 
     Returns:
         Weights of the same shape, summing to 1.
     """
-    weights, gamma = _tensors(weights, gamma)
+    weights, sharpening = _tensors(weights, sharpening)
     # relu: weights that rounding (or a caller) made negative count as 0
     # instead of turning the log into NaN.
-    return masked_softmax(gamma * _ops.log(_ops.relu(weights) + epsilon))
+    return masked_softmax(sharpening * _ops.log(_ops.relu(weights) + epsilon))
 
 
-def address(key, beta, gate, shift_weights, gamma, previous_weights, memory):
-    """The four addressing stages in order.
+def address(key, strength, gate, shift, sharpening, previous_weights, memory):
+    """The four addressing stages in order (the fields of `HeadParameters`).
 
     Args:
-        key: `[batch, M]`; beta, gate, gamma: `[batch, 1]`;
-        shift_weights: `[batch, 2R + 1]`; previous_weights: `[batch, N]`;
+        key: `[batch, M]`; strength (beta), gate (g), sharpening (gamma):
+        `[batch, 1]`; shift (s): `[batch, 2R + 1]`; previous_weights: `[batch, N]`;
         memory: `[batch, N, M]`. Each may carry a head axis (module docs).
 
     Returns:
         `[batch, N]` (or `[batch, heads, N]`) weights summing to 1.
     """
-    content = content_addressing(key, memory, beta)
+    content = content_addressing(key, memory, strength)
     gated = interpolate(content, previous_weights, gate)
-    shifted = circular_shift(gated, shift_weights)
-    return sharpen(shifted, gamma)
+    shifted = circular_shift(gated, shift)
+    return sharpen(shifted, sharpening)
 
 
 def read(memory, weights):

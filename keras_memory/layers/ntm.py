@@ -16,6 +16,7 @@ from keras_memory.layers.controller_cell import ControllerCell
 from keras_memory.layers.controller_cell import StepConstants
 from keras_memory.layers.ntm_heads import KEY_ACTIVATIONS
 from keras_memory.layers.ntm_heads import HeadParameters
+from keras_memory.layers.ntm_heads import activate_parameters
 from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
 from keras_memory.layers.ntm_heads import check_shift_range
@@ -52,32 +53,26 @@ order), and `NTMCell.unpack_state` / `pack_state` convert between the two.
 """
 
 
-# The parts of the heads' fused projection that the read heads and the first
-# write head address with, in the order of `grouped_columns` (NTMCell.step
-# activates each part once for all those heads).
-_GROUPS = ("key", "strength", "sharpening", "gate", "erase", "shift", "add")
-
-
 def grouped_columns(heads, count):
-    """Columns of the heads' concatenated projection, by parameter.
+    """Columns of the heads' concatenated projection, grouped by parameter.
 
-    The first `count` heads (the read heads, then the first write head) give
-    their keys, then strengths, sharpenings, gates, the write
-    head's erase vector, their shifts and its add vector, each part head
-    after head; the later heads' columns follow as they are. Returns the
-    columns as contiguous `(start, stop)` runs, in that order, and each
-    part's width.
+    The first `count` heads (the read heads, then the first write head)
+    address the same memory, so `NTMCell.step` activates each parameter
+    once for all of them: their columns are taken field by field in
+    `HeadParameters` order (every key, then every strength, ..., then the
+    write head's erase and add vectors), head after head within a field;
+    the later write heads' columns follow as they are.
+
+    Returns:
+        `(runs, owners)`: the columns as contiguous `(start, stop)` runs of
+        the concatenated projection, in that order; and for each field, how
+        many of the first `count` heads have it.
     """
     offsets, start = [], 0
     for head in heads:
         offsets.append(start)
         start += head.projection_size
-    # Where each parameter sits within one head's columns (HeadParameters order).
-    sizes = heads[0].parameter_sizes + heads[count - 1].parameter_sizes[5:]
-    names = ("key", "strength", "gate", "shift", "sharpening", "erase", "add")
-    within = {name: sum(sizes[:i]) for i, name in enumerate(names)}
-    width = dict(zip(names, sizes))
-    runs, widths = [], {}
+    runs, owners = [], {}
 
     def take(first, stop):
         if runs and runs[-1][1] == first:  # continues the last run
@@ -85,14 +80,16 @@ def grouped_columns(heads, count):
         elif stop > first:
             runs.append((first, stop))
 
-    for name in _GROUPS:
-        owners = range(count - 1, count) if name in ("erase", "add") else range(count)
-        for head in owners:
-            first = offsets[head] + within[name]
-            take(first, first + width[name])
-        widths[name] = width[name] * len(owners)
+    for field in HeadParameters._fields:
+        having = [h for h in range(count) if getattr(heads[h].parameter_widths, field)]
+        for h in having:
+            widths = heads[h].parameter_widths
+            within = sum(w or 0 for w in widths[: HeadParameters._fields.index(field)])
+            first = offsets[h] + within
+            take(first, first + getattr(widths, field))
+        owners[field] = len(having)
     take(offsets[count] if count < len(heads) else start, start)
-    return runs, widths
+    return runs, owners
 
 
 def _initial_focus(shape, dtype=None):
@@ -265,7 +262,7 @@ class NTMCell(ControllerCell):
         ]
         for head in self.read_heads + self.write_heads:
             head.build(head_inputs)
-        self.head_columns, self.head_widths = grouped_columns(
+        self.head_columns, self.head_owners = grouped_columns(
             self.read_heads + self.write_heads, self.num_read_heads + 1
         )
         self.build_output_projection(self.num_read_heads + self.num_write_heads)
@@ -342,29 +339,20 @@ class NTMCell(ControllerCell):
 
     def _grouped_parameters(self, projected):
         """`(HeadParameters with a head axis, the later write heads' columns)`
-        from the projection in `grouped_columns`' order; `None` for the
-        columns without later write heads."""
-        count = self.num_read_heads + 1
-        parts, start = {}, 0
-        for name in _GROUPS:
-            parts[name] = start
-            start += self.head_widths[name]
-
-        def columns(first, last):  # from part `first` to the end of part `last`
-            return projected[:, parts[first] : parts[last] + self.head_widths[last]]
-
-        key = _ops.reshape(columns("key", "key"), (-1, count, self.memory_dim))
-        positive = _ops.softplus(columns("strength", "sharpening"))  # adjacent parts
-        gates = _ops.sigmoid(columns("gate", "erase"))
-        shift = _ops.reshape(columns("shift", "shift"), (-1, count, 2 * self.shift_range + 1))
-        params = HeadParameters(
-            key=_ops.tanh(key) if self.key_activation == "tanh" else key,
-            strength=positive[:, :count, None],
-            gate=gates[:, :count, None],
-            shift=_ops.softmax(shift, axis=-1),
-            sharpening=1.0 + positive[:, count:, None],
-            erase=gates[:, count:],
-            add=self.add_activation(columns("add", "add")),
+        from the projection in `grouped_columns`' order (`None` for the
+        latter without later write heads). The first write head's erase and
+        add vectors have no head axis."""
+        widths = self.write_heads[0].parameter_widths
+        raw, start = {}, 0
+        for field, width in zip(HeadParameters._fields, widths):
+            heads = self.head_owners[field]
+            part = projected[:, start : start + heads * width]
+            start += heads * width
+            # Only the first write head erases and adds here: no head axis.
+            raw[field] = part if field in ("erase", "add") else _ops.reshape(
+                part, (-1, heads, width))
+        params = activate_parameters(
+            HeadParameters(**raw), self.key_activation, self.add_activation
         )
         return params, (projected[:, start:] if self.num_write_heads > 1 else None)
 
@@ -380,8 +368,8 @@ class NTMCell(ControllerCell):
             weights=constants.controller,
         )
         # One matrix product gives every head its parameters, and each
-        # activation runs once for the read heads and the first write head
-        # together (module `grouped_columns`): fewer, larger ops.
+        # parameter's activation runs once for the read heads and the first
+        # write head together (`grouped_columns`): fewer, larger ops.
         kernel, bias = constants.projection
         projected = _ops.matmul(hidden, kernel) + bias
         params, rest = self._grouped_parameters(projected)

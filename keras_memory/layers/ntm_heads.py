@@ -1,11 +1,16 @@
 """NTM read and write heads (Graves et al., 2014): controller output ->
-addressing parameters -> a read, or an erase and an add."""
+addressing parameters -> a read, or an erase and an add.
+
+`parameter_widths`, `split_parameters` and `activate_parameters` turn a
+raw projection into `HeadParameters`; the head layers and `NTMCell`'s fused
+step (all heads in one projection) both go through them."""
 
 import collections
 
 import keras
 from keras import ops
 
+from keras_memory import _ops
 from keras_memory import _validation as check
 from keras_memory import addressing
 
@@ -29,6 +34,48 @@ HeadParameters.__doc__ = """One head's addressing parameters, activated.
 Any field may carry a head axis after the batch axis (`NTMCell` stacks
 several heads' parameters that way).
 """
+
+
+def parameter_widths(memory_dim, shift_range, write):
+    """`HeadParameters` of widths: the columns of one head's projection, in
+    field order (`erase` and `add` `None` for a read head)."""
+    content = memory_dim if write else None
+    return HeadParameters(key=memory_dim, strength=1, gate=1, shift=2 * shift_range + 1,
+                          sharpening=1, erase=content, add=content)
+
+
+def split_parameters(projected, widths):
+    """`[..., projection]` -> `HeadParameters` of raw parts, in field order.
+
+    `widths`: from `parameter_widths`. Plain slices rather than `ops.split`:
+    the same on every backend, and cheaper on torch, which pays per call.
+    """
+    parts, start = {}, 0
+    for name, width in zip(HeadParameters._fields, widths):
+        if width is not None:
+            parts[name] = projected[..., start : start + width]
+            start += width
+    return HeadParameters(**parts)
+
+
+def activate_parameters(raw, key_activation="tanh", add_activation=keras.activations.tanh):
+    """Raw projections -> `HeadParameters` in the paper's ranges.
+
+    Key `tanh` (or linear) k, strength `softplus` beta >= 0, gate `sigmoid`
+    g, shift `softmax` s over the `2R + 1` shifts, sharpening
+    `1 + softplus` gamma >= 1; a write head's erase `sigmoid` e and add
+    `add_activation` a. Any field may carry a head axis.
+    """
+    key = _ops.tanh(raw.key) if key_activation == "tanh" else raw.key
+    return HeadParameters(
+        key=key,
+        strength=_ops.softplus(raw.strength),
+        gate=_ops.sigmoid(raw.gate),
+        shift=_ops.softmax(raw.shift, axis=-1),
+        sharpening=1.0 + _ops.softplus(raw.sharpening),
+        erase=None if raw.erase is None else _ops.sigmoid(raw.erase),
+        add=None if raw.add is None else add_activation(raw.add),
+    )
 
 
 def check_shift_range(shift_range, memory_size):
@@ -80,9 +127,7 @@ class _NTMHead(keras.layers.Layer):
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
 
-    def _content_sizes(self, memory_dim):
-        """Widths of the parameters a write head adds (erase, add)."""
-        return []
+    writes = False  # whether the head has erase and add vectors
 
     def _shapes(self, input_shape):
         if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
@@ -113,10 +158,8 @@ class _NTMHead(keras.layers.Layer):
             )
         check_shift_range(self.shift_range, memory_size)
         self.memory_size, self.memory_dim = memory_size, memory_dim
-        # key, strength, gate, shift, sharpening [, erase, add]
-        self.parameter_sizes = [memory_dim, 1, 1, 2 * self.shift_range + 1, 1]
-        self.parameter_sizes += self._content_sizes(memory_dim)
-        units = sum(self.parameter_sizes)
+        self.parameter_widths = parameter_widths(memory_dim, self.shift_range, self.writes)
+        units = self.projection_size
         self.kernel = self.add_weight(
             name="kernel",
             shape=(controller_shape[-1], units),
@@ -133,7 +176,7 @@ class _NTMHead(keras.layers.Layer):
     @property
     def projection_size(self):
         """Width of the controller projection the head's parameters come from."""
-        return sum(self.parameter_sizes)
+        return sum(w for w in self.parameter_widths if w is not None)
 
     def parameters(self, projected):
         """`HeadParameters` from `controller_output @ kernel + bias`.
@@ -141,19 +184,10 @@ class _NTMHead(keras.layers.Layer):
         Args:
             projected: `[batch, projection_size]` (or with a head axis).
         """
-        raw = split_last(projected, self.parameter_sizes)
-        key = ops.tanh(raw[0]) if self.key_activation == "tanh" else raw[0]
-        return HeadParameters(
-            key=key,
-            strength=ops.softplus(raw[1]),
-            gate=ops.sigmoid(raw[2]),
-            shift=ops.softmax(raw[3], axis=-1),
-            sharpening=1.0 + ops.softplus(raw[4]),
-            **self._content(raw[5:]),
+        return activate_parameters(
+            split_parameters(projected, self.parameter_widths), self.key_activation,
+            getattr(self, "add_activation", None),
         )
-
-    def _content(self, raw):
-        return {}
 
     def call(self, inputs):
         controller_output, memory, previous_weights = inputs
@@ -282,12 +316,7 @@ class NTMWriteHead(_NTMHead):
         super().__init__(**kwargs)
         self.add_activation = keras.activations.get(add_activation)
 
-    def _content_sizes(self, memory_dim):
-        return [memory_dim, memory_dim]
-
-    def _content(self, raw):
-        erase, add = raw
-        return {"erase": ops.sigmoid(erase), "add": self.add_activation(add)}
+    writes = True
 
     def apply_projection(self, projected, memory, previous_weights):
         """Like `call`, from an already computed `controller_output @ kernel + bias`."""
