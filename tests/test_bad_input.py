@@ -6,6 +6,8 @@ the package, not in a backend op), with a message that names the argument
 and the value received.
 """
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -104,14 +106,7 @@ CASES = [
     ("memn2n builder sentence_len 0", lambda: km.memn2n(9, 0), ValueError, ["sentence_len=0"]),
     ("sentence encoding unknown", lambda: km.SentenceEncoding("tfidf"), ValueError,
      ["encoding='tfidf'"]),
-    # NTM
-    ("cell memory_size 0", lambda: km.NTMCell(memory_size=0), ValueError, ["memory_size=0"]),
-    ("cell shift_range too large", lambda: km.NTMCell(memory_size=4, shift_range=2),
-     ValueError, ["shift_range=2", "memory_size=4"]),
-    ("cell unknown controller", lambda: km.NTMCell(controller="gru"), ValueError,
-     ["controller='gru'"]),
-    ("cell unknown memory_init", lambda: km.NTMCell(memory_init="zeros"), ValueError,
-     ["memory_init='zeros'"]),
+    # NTM (and the DNC: NTM_ARGUMENTS, DNC_ARGUMENTS below)
     ("cell num_heads float", lambda: km.NTMCell(num_heads=1.0), TypeError, ["num_heads=1.0"]),
     ("ntm builder input_size 0", lambda: km.ntm(0), ValueError, ["input_size=0"]),
     ("ntm builder sequence_length 0", lambda: km.ntm(5, sequence_length=0), ValueError,
@@ -203,6 +198,73 @@ CASES = [
     ("copy seed -1", lambda: tasks.copy_sequences(2, seed=-1), ValueError, ["seed=-1"]),
     ("copy seed text", lambda: tasks.copy_sequences(2, seed="abc"), TypeError,
      ["seed='abc'"]),
+]
+
+# Memory-layer arguments, each refused by the cell and by its sequence layer.
+NTM_ARGUMENTS = [
+    ({"memory_size": 0}, "memory_size=0"),
+    ({"memory_dim": -1}, "memory_dim=-1"),
+    ({"controller_size": 0}, "controller_size=0"),
+    ({"num_heads": 0}, "num_heads=0"),
+    ({"output_size": 0}, "output_size=0"),
+    ({"num_read_heads": 0}, "num_read_heads=0"),
+    ({"shift_range": -1}, "shift_range=-1"),
+    ({"memory_size": 4, "shift_range": 2}, "shift_range=2 with memory_size=4"),
+    ({"controller": "gru"}, "controller='gru'"),
+    ({"memory_init": "zeros"}, "memory_init='zeros'"),
+    ({"key_activation": "relu"}, "key_activation='relu'"),
+]
+DNC_ARGUMENTS = [
+    ({"memory_size": 0}, "memory_size=0"),
+    ({"memory_dim": 0}, "memory_dim=0"),
+    ({"num_read_heads": 0}, "num_read_heads=0"),
+    ({"num_write_heads": 0}, "num_write_heads=0"),
+    ({"controller_size": -1}, "controller_size=-1"),
+    ({"controller": "gru"}, "controller='gru'"),
+    ({"remat": "sometimes"}, "remat='sometimes'"),
+]
+CASES += [
+    (f"{layer.__name__} {kwargs}", functools.partial(layer, **kwargs), ValueError, [fragment])
+    for layers, arguments in (((km.NTMCell, km.NTM), NTM_ARGUMENTS),
+                              ((km.DNCCell, km.DNC), DNC_ARGUMENTS))
+    for layer in layers
+    for kwargs, fragment in arguments
+]
+
+
+def built_layer(layer_class, features=4):
+    layer = layer_class(memory_size=6, memory_dim=3, controller_size=5)
+    layer(np.zeros((2, 3, features), "float32"))
+    return layer
+
+
+def built_cell(cell_class, features=4):
+    cell = cell_class(memory_size=6, memory_dim=3, controller_size=5)
+    cell.build((None, features))
+    return cell
+
+
+CASES += [
+    ("NTMCell memory_size float", lambda: km.NTMCell(memory_size=12.5), TypeError,
+     ["memory_size=12.5"]),
+] + [
+    (f"{layer.__name__} sequences of rank {len(shape)}",
+     functools.partial(lambda layer, shape: layer(memory_size=6, memory_dim=3,
+                                                  controller_size=5)(f32(*shape)),
+                       layer, shape),
+     ValueError, ["`sequences` must have rank 3"])
+    for layer in (km.NTM, km.DNC) for shape in ((2, 4), (2, 3, 4, 1))
+] + [
+    (f"{layer.__name__} other input size after build",
+     functools.partial(lambda layer: built_layer(layer)(f32(2, 3, 5)), layer),
+     ValueError, ["sequences", "input_size 4"])
+    for layer in (km.NTM, km.DNC)
+] + [
+    (f"{cell.__name__} inputs of another size",
+     functools.partial(lambda cell: (lambda c: c(f32(2, 5), c.get_initial_state(2)))(
+         built_cell(cell)), cell),
+     ValueError, ["`inputs` must have input_size 4"])
+    for cell in (km.NTMCell, km.DNCCell)
 ]
 
 

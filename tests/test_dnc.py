@@ -4,23 +4,11 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from dnc_data import SMALL, STEP_MASK, B, C, I, M, N, T, sequences
 from layer_checks import assert_all_close, run_layer_test, to_numpy
 
 import keras_memory as km
 from keras_memory import addressing
-
-B, T, I = 3, 6, 4  # batch, time, input features
-N, M, C = 6, 4, 10  # memory rows, row width, controller units
-SMALL = dict(memory_size=N, memory_dim=M, controller_size=C)
-STEP_MASK = np.ones((B, T), bool)
-STEP_MASK[0, 1] = False
-STEP_MASK[1, -2:] = False
-STEP_MASK[:, 5] = False
-
-
-def sequences(batch=B, time=T, seed=0):
-    return np.random.default_rng(seed).normal(size=(batch, time, I)).astype("float32")
-
 
 @pytest.mark.parametrize("options, num_weights", [
     ({}, 3 + 2 + 2),
@@ -155,25 +143,3 @@ def test_builder_shapes_and_mask_value():
     short = model.predict(x, verbose=0)
     assert short.shape == (2, 4, 2)
     np.testing.assert_allclose(model.predict(padded, verbose=0)[:, :4], short, atol=1e-5)
-
-
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"memory_size": 0}, "memory_size=0"),
-    ({"memory_dim": 0}, "memory_dim=0"),
-    ({"num_read_heads": 0}, "num_read_heads=0"),
-    ({"num_write_heads": 0}, "num_write_heads=0"),
-    ({"controller_size": -1}, "controller_size=-1"),
-    ({"controller": "gru"}, "controller='gru'"),
-    ({"remat": "sometimes"}, "remat='sometimes'"),
-])
-def test_cell_and_layer_reject_bad_arguments(kwargs, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        km.DNCCell(**kwargs)
-    with pytest.raises(ValueError, match=fragment):
-        km.DNC(**kwargs)
-
-
-@pytest.mark.parametrize("shape", [(B, I), (B, T, I, 1)])
-def test_dnc_rejects_wrong_input_rank(shape):
-    with pytest.raises(ValueError, match="`sequences` must have rank 3"):
-        km.DNC(**SMALL)(np.ones(shape, "float32"))

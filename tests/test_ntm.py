@@ -243,54 +243,8 @@ def test_zero_memory_and_extreme_inputs_stay_finite():
     assert np.all(np.isfinite(to_numpy(layer(x))))
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"memory_size": 0}, "memory_size=0"),
-    ({"memory_dim": -1}, "memory_dim=-1"),
-    ({"controller_size": 0}, "controller_size=0"),
-    ({"num_heads": 0}, "num_heads=0"),
-    ({"output_size": 0}, "output_size=0"),
-    ({"num_read_heads": 0}, "num_read_heads=0"),
-    ({"shift_range": -1}, "shift_range=-1"),
-    ({"memory_size": 4, "shift_range": 2}, "shift_range=2 with memory_size=4"),
-    ({"controller": "gru"}, "controller='gru'"),
-    ({"memory_init": "zeros"}, "memory_init='zeros'"),
-    ({"key_activation": "relu"}, "key_activation='relu'"),
-])
-def test_cell_and_layer_reject_bad_arguments(kwargs, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        km.NTMCell(**kwargs)
-    with pytest.raises(ValueError, match=fragment):
-        km.NTM(**kwargs)
-
-
-def test_non_integer_size_is_a_type_error():
-    with pytest.raises(TypeError, match="memory_size=12.5"):
-        km.NTMCell(memory_size=12.5)
-
-
-@pytest.mark.parametrize("shape", [(B, I), (B, T, I, 1)])
-def test_ntm_rejects_wrong_input_rank(shape):
-    with pytest.raises(ValueError, match="`sequences` must have rank 3"):
-        km.NTM(**SMALL)(np.ones(shape, "float32"))
-
-
-def test_ntm_rejects_other_input_size_after_build():
-    layer = km.NTM(**SMALL)
-    layer(sequences())
-    with pytest.raises(ValueError, match="input_size 4"):
-        layer(sequences(features=I + 1))
-
-
 def test_remat_is_in_the_config():
     layer = km.NTM(**SMALL, remat=False)
     assert layer.get_config()["remat"] is False
     assert km.NTM.from_config(layer.get_config()).cell.remat is False
     assert km.NTM(**SMALL).cell.remat == "auto"
-
-
-def test_cell_rejects_inputs_of_another_size():
-    cell = km.NTMCell(**SMALL)
-    cell.build((None, I))
-    states = cell.get_initial_state(batch_size=2)
-    with pytest.raises(ValueError, match="`inputs` must have input_size 4"):
-        cell(np.ones((2, I + 1), "float32"), states)
