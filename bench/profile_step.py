@@ -3,12 +3,13 @@ profiles behind "What stands in the way of each target" in
 bench/README.md.
 
     python bench/profile_step.py --backend torch --batch-size 1 \
-        --peer-ntm ../shared/peers/pytorch-ntm
+        --peer-ntm PATH/pytorch-ntm
     python bench/profile_step.py --backend tensorflow --batch-size 1
     python bench/profile_step.py --backend tensorflow --xla --batch-size 32
-    python bench/profile_step.py --backend jax --batch-size 1
+    python bench/profile_step.py --backend jax --batch-size 1 \
+        --baseline PATH/ref_jax_ntm.py
 
-The model, task and optimizer are `ntm_copy.py`'s (N=128, M=20, LSTM 100,
+The model, task and optimizer are `ntm_workers.py`'s (N=128, M=20, LSTM 100,
 one read and one write head; Adam, clipnorm 10), every batch one length
 (`--length`, default 20: 41 time steps). Each run prints milliseconds per
 batch and per time step, then what the backend lets one see of a step:
@@ -53,9 +54,8 @@ def parse_args(argv=None):
     parser.add_argument("--top", type=int, default=12, help="op kinds listed")
     parser.add_argument("--peer-ntm", default=None,
                         help="torch: path to pytorch-ntm, profiled beside ours")
-    parser.add_argument("--baseline", default=str(
-        HERE.parents[1] / "shared" / "baselines" / "ref_jax_ntm.py"),
-        help="jax: the raw-JAX baseline, timed beside ours")
+    parser.add_argument("--baseline", default=None, metavar="PATH",
+                        help="jax: the raw-JAX baseline script, timed beside ours")
     parser.add_argument("--trace", action="store_true",
                         help="tensorflow: also time ops with tf.profiler")
     return parser.parse_args(argv)
@@ -67,14 +67,14 @@ def batch(km, args, seed=0):
 
 def trained_model(args):
     """`(keras_memory, the copy NTM after one training batch, that batch,
-    time steps a batch)`, as `ntm_copy.py` builds it."""
+    time steps a batch)`, as `ntm_workers.py` builds it."""
     import keras
 
     import keras_memory as km
-    import ntm_copy
+    import ntm_workers
 
     keras.utils.set_random_seed(0)
-    model = ntm_copy.build_model(keras, km, 1e-4, None)
+    model = ntm_workers.build_model(keras, km, 1e-4, None)
     data = batch(km, args)
     model.fit(*data[:2], sample_weight=data[2], batch_size=args.batch_size, verbose=0)
     return km, model, data, 2 * args.length + 1
@@ -146,11 +146,11 @@ def profile_torch(args):
     import torch
 
     import keras_memory as km
-    import ntm_copy
+    import ntm_workers
 
     steps = 2 * args.length + 1
     keras.utils.set_random_seed(0)
-    model = ntm_copy.build_model(keras, km, 1e-4, None)
+    model = ntm_workers.build_model(keras, km, 1e-4, None)
     x, y, w = batch(km, args)
 
     def ours():
@@ -168,14 +168,14 @@ def profile_torch(args):
     from ntm.aio import EncapsulatedNTM
 
     torch.manual_seed(0)
-    model = ntm_copy.MODEL
+    model = ntm_workers.MODEL
     net = EncapsulatedNTM(9, 8, model["controller_size"], 1, model["num_heads"],
                           model["memory_size"], model["memory_dim"])
     optimizer = torch.optim.RMSprop(net.parameters(), momentum=0.9, alpha=0.95, lr=1e-4)
     peer = (net, optimizer, torch.nn.BCELoss())
 
     def theirs():
-        ntm_copy.peer_train_batch(peer, args.batch_size, args.length, seed=0)
+        ntm_workers.peer_train_batch(peer, args.batch_size, args.length, seed=0)
 
     def their_loss():
         inputs = torch.from_numpy(x[:, : args.length + 1].transpose(1, 0, 2).copy())
@@ -323,6 +323,8 @@ def profile_jax(args):
 
     report_time("Keras' compiled step alone", timed(compiled, args.batches), steps)
     ours = step.lower(holder[0], data).compile()
+    if not args.baseline:
+        return
     train_step, arguments = baseline_step(args.baseline, args.batch_size, args.length)
     arguments = jax.block_until_ready(train_step(*arguments))[:3] + arguments[3:]
     report_time("raw-JAX baseline step",
