@@ -1,4 +1,5 @@
-"""Datasets for memory networks. `babi`: the bAbI question answering tasks."""
+"""Datasets for memory networks. `babi`: the bAbI question answering tasks;
+`vocabulary`: `Vocabulary`, words <-> ids (also `babi.Vocabulary`)."""
 
 from keras_memory.datasets import babi
 

@@ -30,7 +30,6 @@ Typical use::
 """
 
 import dataclasses
-import json
 import os
 import pathlib
 import re
@@ -39,6 +38,10 @@ import keras
 import numpy as np
 
 from keras_memory import _validation as check
+from keras_memory.datasets.vocabulary import PAD  # noqa: F401  (babi.PAD, as before)
+from keras_memory.datasets.vocabulary import UNKNOWN  # noqa: F401
+from keras_memory.datasets.vocabulary import UNKNOWN_WORDS  # noqa: F401
+from keras_memory.datasets.vocabulary import Vocabulary
 
 TASK_NAMES = {
     1: "single-supporting-fact",
@@ -63,10 +66,7 @@ TASK_NAMES = {
     20: "agents-motivations",
 }
 
-PAD = "<pad>"
-UNKNOWN = "<unk>"
 SPLITS = ("train", "test")
-UNKNOWN_WORDS = ("error", "map")
 
 _LINE = re.compile(r"^\s*([0-9]+) (.*)$")
 _WORD = re.compile(r"[\w'-]+")
@@ -339,110 +339,6 @@ def load_task(task, split="train", size="1k", data_dir=None, cache_dir=None):
         raise ValueError(f"`task` must be in 1..20, received task={task}.")
     check.choice("split", split, SPLITS)
     return parse_file(task_file(task_folder(size, data_dir, cache_dir), task, split))
-
-
-class Vocabulary:
-    """Word <-> id mapping; id 0 is padding, id 1 stands for unknown words.
-
-    Args:
-        words: iterable of words; they get ids 2, 3, ... in sorted order.
-
-    Examples:
-        >>> vocab = Vocabulary(["mary", "bathroom"])
-        >>> vocab.encode(["mary", "kitchen"], unknown="map")
-        [3, 1]
-        >>> vocab.decode([3, 2])
-        ['mary', 'bathroom']
-    """
-
-    def __init__(self, words=()):
-        reserved = {PAD, UNKNOWN}
-        self.tokens = [PAD, UNKNOWN] + sorted(set(words) - reserved)
-        self._ids = {token: index for index, token in enumerate(self.tokens)}
-
-    @classmethod
-    def build(cls, examples):
-        """The vocabulary of every story, question and answer of `examples`."""
-        words = set()
-        for example in examples:
-            for sentence in example.story:
-                words.update(sentence)
-            words.update(example.question)
-            words.add(example.answer)
-        return cls(words)
-
-    def __len__(self):
-        return len(self.tokens)
-
-    def __contains__(self, word):
-        return word in self._ids
-
-    def __eq__(self, other):
-        return isinstance(other, Vocabulary) and self.tokens == other.tokens
-
-    def encode(self, words, unknown="error"):
-        """Ids of `words`.
-
-        Args:
-            words: iterable of strings.
-            unknown: `"error"` (default) raises a ValueError naming the first
-                unknown word; `"map"` maps unknown words to id 1 (`<unk>`).
-        """
-        check.choice("unknown", unknown, UNKNOWN_WORDS)
-        ids = []
-        for word in words:
-            index = self._ids.get(word)
-            if index is None:
-                if unknown == "error":
-                    raise ValueError(
-                        f"Unknown word {word!r}: not in the vocabulary of "
-                        f"{len(self)} tokens. Pass unknown='map' to map unknown "
-                        "words to <unk>."
-                    )
-                index = 1
-            ids.append(index)
-        return ids
-
-    def decode(self, ids):
-        """Words of `ids` (ints in `0..len(self) - 1`)."""
-        ids = np.asarray(ids)
-        if ids.size and ids.dtype.kind not in "iu":
-            raise TypeError(
-                f"`ids` must be integer token ids, received ids with dtype {ids.dtype}."
-            )
-        words = []
-        for index in ids.reshape(-1).tolist():
-            if not 0 <= index < len(self):
-                raise ValueError(
-                    f"Token id {index} is out of range for a vocabulary of "
-                    f"{len(self)} tokens."
-                )
-            words.append(self.tokens[index])
-        return words
-
-    def get_config(self):
-        return {"tokens": list(self.tokens)}
-
-    def save(self, path):
-        """Writes the vocabulary as JSON to `path`."""
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(self.get_config(), handle, indent=1)
-
-    @classmethod
-    def load(cls, path):
-        """Reads a vocabulary written by `save`."""
-        with open(path, encoding="utf-8") as handle:
-            try:
-                config = json.load(handle)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                config = None
-        tokens = config.get("tokens") if isinstance(config, dict) else None
-        if not isinstance(tokens, list) or tokens[:2] != [PAD, UNKNOWN]:
-            raise ValueError(
-                f"{os.fspath(path)!r} is not a saved Vocabulary: expected a JSON "
-                f"object whose 'tokens' list starts with {PAD!r}, {UNKNOWN!r}."
-            )
-        return cls(tokens[2:])
 
 
 def sentence_length(examples, memory_size=None):
