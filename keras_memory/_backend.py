@@ -29,8 +29,8 @@ def einsum_products():
 def einsum_contractions():
     """Whether a matrix product of a transposed operand is an `einsum`.
 
-    On tensorflow a transpose is an op of its own (~150 us a `[32, 64, 64]`
-    link matrix, forward and again in the gradient), where its einsum is
+    On tensorflow a transpose is an op of its own (on a DNC's link matrix,
+    forward and again in the gradient), where its einsum is
     one batched matmul with an adjoint flag; on jax XLA compiles both forms
     alike. On torch a transpose is a free view, and `@` skips the parsing
     of an equation at every step.

@@ -24,8 +24,8 @@ def matmul(x, y):
 
     On tensors `@` is each backend's own matrix product (`torch.matmul`,
     `jnp.matmul`, `tf.linalg.matmul`), without the dtype promotion Keras'
-    op runs first (on torch ~80 us a call, more than a step's small
-    product itself).
+    op runs first (on torch it costs more than a step's small product
+    itself).
     """
     if isinstance(x, KerasTensor) or isinstance(y, KerasTensor) or x.dtype != y.dtype:
         return ops.matmul(x, y)  # symbolic, or dtypes to promote
@@ -85,7 +85,7 @@ def stack(tensors, axis):
 def _direct(keras_op, backend_op):
     """`keras_op` on a `KerasTensor`, else the backend's function directly:
     the per-step activations skip `keras.ops`' walk for symbolic inputs
-    (~8 us a call on torch, a tenth of a small step's op)."""
+    (on torch a good part of a small step's op)."""
 
     def op(x, *args, **kwargs):
         if isinstance(x, KerasTensor):

@@ -1,4 +1,5 @@
-"""The README's Python snippets: each runs alone, as pasted into a fresh session."""
+"""The Python snippets of the README and the guides in docs/: each runs
+alone, as pasted into a fresh session."""
 
 import os
 import pathlib
@@ -9,13 +10,22 @@ import sys
 import keras
 import pytest
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCKS = [block for page in PAGES
+          for block in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)]
+README_BLOCKS = re.findall(r"```python\n(.*?)```", PAGES[0].read_text(), flags=re.S)
 SETS_BACKEND = 'os.environ.setdefault("KERAS_BACKEND", "jax")'
 
 
-def test_the_readme_has_its_snippets():
-    assert len(BLOCKS) >= 8
+def test_the_readme_has_a_snippet_per_model_family_and_the_guides_more():
+    assert len(README_BLOCKS) >= 4 and len(BLOCKS) >= 12
+    assert any("km.MemoryCell" in block and "km.trace" in block and "save" in block
+               for block in README_BLOCKS)
+
+
+def test_the_readme_is_a_front_door():
+    assert len(PAGES[0].read_text().splitlines()) <= 250
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))

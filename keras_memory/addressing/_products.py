@@ -5,9 +5,8 @@ or columns scaled by a vector) and sum products (norms, vector-matrix
 products). Both forms below are the same numbers (up to float rounding):
 
 - as `einsum`s, for jax: XLA's CPU compiler runs these, and the sums their
-  gradients make, as dot kernels, 2-3x faster than the fused
-  multiply-and-reduce it makes of a broadcast (a DNC training step at
-  batch 32 went from 300 to 150 ms);
+  gradients make, as dot kernels, faster than the fused
+  multiply-and-reduce it makes of a broadcast (bench/README.md);
 - as broadcasts, for torch and tensorflow, which run op by op (tensorflow
   without `jit_compile`): there each `einsum` costs several elementwise
   ops. New axes come from `_ops.new_axis`: an index on torch and jax, no
@@ -79,9 +78,8 @@ def vector_matrix(vector, matrix):
     """`[..., I], [..., I, J] -> [..., J]`: `sum_i vector[i] * matrix[i, j]`.
 
     A contraction, which every backend runs as a batched matrix product
-    (on torch at batch 32 the DNC's allocation trains ~9% faster so than
-    as a broadcast and a sum): an `einsum` for jax, elsewhere `@` on a
-    one-row matrix (no einsum parsing at every step).
+    (faster than a broadcast and a sum): an `einsum` for jax, elsewhere
+    `@` on a one-row matrix (no einsum parsing at every step).
     """
     if compiled():
         return ops.einsum("...i,...ij->...j", vector, matrix)

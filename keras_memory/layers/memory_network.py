@@ -192,8 +192,22 @@ class MemoryHop(_LinearMemoryLayer):
         (2, 4)
     """
 
-    def __init__(self, memory_dim, use_softmax=True, **kwargs):
-        super().__init__(memory_dim, **kwargs)
+    def __init__(
+        self,
+        memory_dim,
+        use_softmax=True,
+        memory_size=None,
+        return_attention=False,
+        kernel_initializer=None,
+        kernel_regularizer=None,
+        kernel_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            memory_dim, memory_size=memory_size, return_attention=return_attention,
+            kernel_initializer=kernel_initializer, kernel_regularizer=kernel_regularizer,
+            kernel_constraint=kernel_constraint, **kwargs,
+        )
         self.use_softmax = bool(use_softmax)
 
     def build(self, input_shape):
@@ -294,9 +308,18 @@ class MemoryNetwork(_LinearMemoryLayer):
         weight_tying=None,
         output_activation=None,
         use_softmax=True,
+        memory_size=None,
+        return_attention=False,
+        kernel_initializer=None,
+        kernel_regularizer=None,
+        kernel_constraint=None,
         **kwargs,
     ):
-        super().__init__(memory_dim, **kwargs)
+        super().__init__(
+            memory_dim, memory_size=memory_size, return_attention=return_attention,
+            kernel_initializer=kernel_initializer, kernel_regularizer=kernel_regularizer,
+            kernel_constraint=kernel_constraint, **kwargs,
+        )
         self.num_hops = check.positive_int("num_hops", num_hops)
         self.output_dim = check.optional_positive_int("output_dim", output_dim)
         self.weight_tying = check.choice(
