@@ -114,6 +114,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=1,
                         help="peer, ours, peer cycles per batch size; the table gives the "
                              "median over rounds and the range of the ratio")
+    parser.add_argument("--no-peer", dest="peer", action="store_false",
+                        help="ours only (the peer's columns are nan)")
     parser.add_argument("--worker", choices=["ours", "peer"], help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--xla", action="store_true", help=argparse.SUPPRESS)
@@ -122,14 +124,17 @@ def main():
         result = (worker_ours if args.worker == "ours" else worker_peer)(args)
         print("RESULT " + json.dumps(result), flush=True)
         return
-    rows = []
+    rows, nan = [], float("nan")
     backends = args.backends.split(",")
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
         runs = {b: [] for b in backends}  # (ours, peer, drift) per round
         for _ in range(args.rounds):
-            before = run_worker(args, "peer", "torch", batch_size)
+            def peer(batch_size=batch_size):
+                return run_worker(args, "peer", "torch", batch_size) if args.peer else nan
+
+            before = peer()
             ours = {b: run_worker(args, "ours", b, batch_size) for b in backends}
-            after = run_worker(args, "peer", "torch", batch_size)
+            after = peer()
             for b, rate in ours.items():
                 runs[b].append((rate, (before + after) / 2, after / before))
         for b, measured in runs.items():
