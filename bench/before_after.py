@@ -6,7 +6,7 @@
 
 Runs the benchmark script (after `--`, a path in this repository: the same
 script for both sides) with `PYTHONPATH` set to each checkout in turn,
-before, after, before, after, ... for `--rounds` rounds, reads the rows it
+before then after, after then before, ... for `--rounds` rounds, reads the rows it
 prints (a backend name, then the batch size, then sequences per second:
 `ntm_copy.py`'s and `dnc_copy.py`'s tables) and prints, per backend and
 batch size, the median sequences per second of each side and the ratio
@@ -68,7 +68,10 @@ def main(argv=None):
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     runs = {"before": [], "after": []}
     for round_index in range(args.rounds):
-        for side in ("before", "after"):
+        # ABBA: odd rounds run the new code first, so that a machine that
+        # speeds up or slows down during the run favours neither side.
+        order = ("before", "after") if round_index % 2 == 0 else ("after", "before")
+        for side in order:
             runs[side].append(run(getattr(args, side), command))
             print(f"round {round_index + 1} {side}: {runs[side][-1]}", flush=True)
     print(f"\n{' '.join(command)}\n{args.rounds} round(s), {os.cpu_count()} CPUs, "
@@ -81,8 +84,8 @@ def main(argv=None):
         print(f"{key[0]:<15} {key[1]:>5} {statistics.median(before):>8.1f} "
               f"{statistics.median(after):>8.1f} {statistics.median(ratios):>6.2f} "
               f"{min(ratios):>5.2f}-{max(ratios):<5.2f}")
-    print("sequences per second, medians over rounds; ratio: after / before, each "
-          "round's after over the before just ahead of it")
+    print("sequences per second, medians over rounds; ratio: after / before within "
+          "each round (the two sides run back to back, in alternating order)")
 
 
 if __name__ == "__main__":

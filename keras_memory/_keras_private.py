@@ -22,6 +22,19 @@ from keras.src.backend import rnn  # noqa: F401
 from keras.src.utils.io_utils import print_msg  # noqa: F401
 
 
+def call_arguments(layer):
+    """`(args, kwargs)` of the one call of `layer` in a functional model, as
+    symbolic tensors (the sequences, and the `mask` Keras passed it). The
+    public `layer.input` flattens them into one list, without names."""
+    nodes = layer._inbound_nodes
+    if len(nodes) != 1:
+        raise ValueError(
+            f"layer {layer.name!r} is called {len(nodes)} times in its model; "
+            "trace needs a memory layer called once."
+        )
+    return nodes[0].arguments.args, nodes[0].arguments.kwargs
+
+
 def in_jax_trace(tensor):
     """Whether `tensor` is being traced by jax (no public Keras API)."""
     from keras.src.utils.jax_utils import is_in_jax_tracing_scope

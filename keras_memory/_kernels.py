@@ -79,3 +79,26 @@ class KernelOptions:
             "kernel_regularizer": keras.regularizers.serialize(self.regularizer),
             "kernel_constraint": keras.constraints.serialize(self.constraint),
         }
+
+
+class Float32Draw(keras.initializers.Initializer):
+    """Draws with `initializer` in float32, then casts to the weight's dtype.
+
+    Some initializers have no half-precision kernels on some backends (the
+    orthogonal initializer's QR on jax and torch): a half-precision layer
+    draws in float32 instead.
+    """
+
+    def __init__(self, initializer):
+        self.initializer = keras.initializers.get(initializer)
+
+    def __call__(self, shape, dtype=None):
+        return keras.ops.cast(self.initializer(shape, dtype="float32"), dtype)
+
+    def get_config(self):
+        return {"initializer": keras.initializers.serialize(self.initializer)}
+
+
+def is_half(dtype):
+    """Whether `dtype` is float16 or bfloat16."""
+    return str(dtype) in ("float16", "bfloat16")

@@ -117,3 +117,33 @@ def non_negative_float(name, value):
     if not 0.0 <= value < float("inf"):
         raise ValueError(f"`{name}` must be a finite number >= 0, received {name}={value!r}.")
     return float(value)
+
+
+def real_number(name, value, allow_nan=True):
+    """Returns `value` as a float, or raises naming the argument.
+
+    `allow_nan=False` also refuses NaN: a mask value must equal its padding,
+    and NaN equals nothing.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be a number, received {name}={value!r} of type "
+            f"{type(value).__name__}."
+        )
+    value = float(value)
+    if not allow_nan and value != value:
+        raise ValueError(
+            f"`{name}` must not be NaN (NaN equals nothing, so NaN padding could "
+            f"never be masked; pad with a number such as -1.0), received {name}=nan."
+        )
+    return value
+
+
+def float_policy(name, dtype_policy):
+    """Raises unless a layer's compute dtype is floating point."""
+    compute = dtype_policy.compute_dtype
+    if "float" not in str(compute):
+        raise ValueError(
+            f"`{name}` must be a floating-point dtype or policy (memory layers "
+            f"compute with floats), received {name}={dtype_policy.name!r}."
+        )

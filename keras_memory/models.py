@@ -189,10 +189,12 @@ def _sequence_model(layer_class, name, input_size, sequence_length, mask_value,
     `<name>_layer`, `return_sequences=True` unless told), as a model."""
     input_size = check.positive_int("input_size", input_size)
     sequence_length = check.optional_positive_int("sequence_length", sequence_length)
+    if mask_value is not None:
+        mask_value = check.real_number("mask_value", mask_value, allow_nan=False)
     layer_kwargs.setdefault("return_sequences", True)
     layer = layer_class(name=f"{name}_layer", **layer_kwargs)
     inputs = keras.Input((sequence_length, input_size), name="inputs")
     sequences = inputs
     if mask_value is not None:
-        sequences = keras.layers.Masking(float(mask_value), name="padding_mask")(inputs)
+        sequences = keras.layers.Masking(mask_value, name="padding_mask")(inputs)
     return keras.Model(inputs, layer(sequences), name=name)

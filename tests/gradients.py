@@ -88,3 +88,37 @@ def check_gradients(fn, args, step=1e-6, rtol=1e-5, atol=1e-8):
                 analytic[index], numeric, rtol=rtol, atol=atol,
                 err_msg=f"gradient of argument {index}",
             )
+
+
+def weight_gradients(layer, *args, **kwargs):
+    """Gradients of the sum of `layer(*args, **kwargs)`'s outputs with respect
+    to the layer's trainable weights, on the running backend."""
+    backend = keras.backend.backend()
+    if not layer.trainable_variables:
+        return []
+
+    def total(outputs):
+        return sum(keras.ops.sum(keras.ops.cast(o, "float32"))
+                   for o in keras.tree.flatten(outputs))
+
+    if backend == "jax":
+        import jax
+
+        non_trainable = [v.value for v in layer.non_trainable_variables]
+
+        def loss(values):
+            outputs, _ = layer.stateless_call(values, non_trainable, *args, **kwargs)
+            return total(outputs)
+
+        grads = jax.grad(loss)([v.value for v in layer.trainable_variables])
+        return [_to_numpy(g) for g in grads]
+    if backend == "torch":
+        for variable in layer.trainable_variables:
+            variable.value.grad = None
+        total(layer(*args, **kwargs)).backward()
+        return [_to_numpy(v.value.grad.detach()) for v in layer.trainable_variables]
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        value = total(layer(*args, **kwargs))
+    return [_to_numpy(g) for g in tape.gradient(value, layer.trainable_variables)]

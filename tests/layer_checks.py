@@ -11,6 +11,7 @@ checks that what is masked out cannot change the outputs.
 
 import keras
 import numpy as np
+from gradients import weight_gradients
 from keras import ops
 
 
@@ -64,26 +65,35 @@ def assert_distinct_initial_weights(layer):
         seen[weight.path] = value
 
 
-def _check_masking(layer, inputs, masks):
-    """Masked-out input entries, however large, leave the outputs alone."""
+def _check_masking(layer, inputs, masks, nan_in_masked_slots=True):
+    """Masked-out input entries, however large, and NaN, leave the outputs
+    alone, and with NaN the weights' gradients stay finite."""
     mask_arg = _single_or_list(list(masks))
     expected = to_numpy(layer(_single_or_list(inputs), mask=mask_arg))
     rng = np.random.default_rng(7)
-    garbage = []
+    garbage = {"large": [], "nan": []}
     for value, mask in zip(inputs, masks):
         if mask is None or "int" in str(value.dtype):
-            garbage.append(value)
+            garbage["large"].append(value)
+            garbage["nan"].append(value)
             continue
         mask = np.asarray(mask, bool).reshape(
             np.shape(mask) + (1,) * (value.ndim - np.ndim(mask))
         )
         assert not mask.all(), "a mask check needs something masked"
         noise = (1e3 * rng.normal(size=value.shape)).astype(value.dtype)
-        garbage.append(np.where(mask, value, noise))
-    actual = to_numpy(layer(_single_or_list(garbage), mask=mask_arg))
-    for a, b in zip(keras.tree.flatten(actual), keras.tree.flatten(expected)):
-        assert np.all(np.isfinite(a))
-        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+        garbage["large"].append(np.where(mask, value, noise))
+        garbage["nan"].append(np.where(mask, value, np.nan).astype(value.dtype))
+    kinds = ("large", "nan") if nan_in_masked_slots else ("large",)
+    for kind in kinds:
+        actual = to_numpy(layer(_single_or_list(garbage[kind]), mask=mask_arg))
+        for a, b in zip(keras.tree.flatten(actual), keras.tree.flatten(expected)):
+            assert np.all(np.isfinite(a)), kind
+            np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5, err_msg=kind)
+    if nan_in_masked_slots:
+        grads = weight_gradients(layer, _single_or_list(garbage["nan"]), mask=mask_arg)
+        for variable, grad in zip(layer.trainable_variables, grads):
+            assert np.all(np.isfinite(grad)), f"NaN in masked slots: {variable.path}"
 
 
 def run_layer_test(
@@ -99,6 +109,7 @@ def run_layer_test(
     static_weights=(),
     check_mixed_precision=True,
     masks=None,
+    nan_in_masked_slots=True,
 ):
     """Puts one layer configuration through the standard checks.
 
@@ -119,7 +130,12 @@ def run_layer_test(
         masks: per input, a boolean mask over its leading axes (`False` =
             masked out) or `None`; when given, the layer is called with
             `mask=` and its outputs must not move when the masked-out input
-            entries are replaced by large random values.
+            entries are replaced by large random values or by NaN, and with
+            NaN its weights' gradients must stay finite.
+        nan_in_masked_slots: `False` checks large values only: for a cell
+            in `keras.layers.RNN`, whose loop runs masked steps on their
+            inputs and selects afterwards (Keras' own `LSTM` gives NaN
+            gradients there too; our `MemoryRNN` zeroes masked inputs first).
     """
     wrap = wrap or (lambda layer: layer)
     inputs = random_inputs(input_shapes, batch_size, dtypes=input_dtypes)
@@ -184,7 +200,7 @@ def run_layer_test(
             )
 
     if masks is not None:
-        _check_masking(wrapped, inputs, masks)
+        _check_masking(wrapped, inputs, masks, nan_in_masked_slots)
 
     for policy, half in (("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")):
         if not check_mixed_precision:

@@ -268,6 +268,53 @@ CASES += [
 ]
 
 
+def memory_layer_call(layer_class, sequences, **call_kwargs):
+    def call():
+        return layer_class(memory_size=6, memory_dim=3, controller_size=5)(
+            sequences, **call_kwargs)
+
+    return call
+
+
+def memory_model_predict(builder, sequences):
+    def predict():
+        return builder(4, memory_size=6, memory_dim=3, controller_size=5).predict(
+            sequences, verbose=0)
+
+    return predict
+
+
+# What a second hostile user broke (reliability issue), NTM and DNC alike.
+CASES += [
+    case
+    for layer, builder in ((km.NTM, km.ntm), (km.DNC, km.dnc))
+    for case in [
+        (f"{layer.__name__} length-0 sequences", memory_layer_call(layer, f32(2, 0, 4)),
+         ValueError, ["sequences", "at least one time step", "(2, 0, 4)"]),
+        (f"{builder.__name__} predict of length-0 sequences",
+         memory_model_predict(builder, f32(2, 0, 4)), ValueError,
+         ["sequences", "at least one time step"]),
+        (f"{layer.__name__} mask of another length",
+         memory_layer_call(layer, f32(2, 3, 4), mask=np.ones((2, 5), bool)), ValueError,
+         ["mask", "(2, 3)", "(2, 5)", "3 time steps"]),
+        (f"{builder.__name__} mask_value NaN",
+         lambda builder=builder: builder(4, mask_value=float("nan")), ValueError,
+         ["mask_value", "NaN"]),
+        (f"{builder.__name__} mask_value text",
+         lambda builder=builder: builder(4, mask_value="pad"), TypeError,
+         ["mask_value='pad'"]),
+        (f"{layer.__name__} integer dtype", lambda layer=layer: layer(dtype="int32"),
+         ValueError, ["dtype", "int32"]),
+    ]
+] + [
+    (f"{generator.__name__} padding_value text",
+     lambda generator=generator: generator(2, padding_value="x"), TypeError,
+     ["padding_value='x'"])
+    for generator in (tasks.copy_sequences, tasks.repeat_copy_sequences,
+                      tasks.associative_recall_sequences, tasks.priority_sort_sequences)
+]
+
+
 @pytest.mark.parametrize("make, error, fragments", [c[1:] for c in CASES],
                          ids=[c[0] for c in CASES])
 def test_bad_call_raises_a_clear_error_from_our_checks(make, error, fragments):

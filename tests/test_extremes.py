@@ -220,6 +220,20 @@ def test_an_ntm_with_a_mixed_float16_layer_policy_trains_finite():
     assert_finite_training_step(model, inputs, np.zeros((4, 5, 3), "float32"))
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("layer_class", [km.NTM, km.DNC])
+def test_half_precision_layers_build_and_run_finite(layer_class, dtype):
+    """Pure half precision, variables included, with the LSTM controller
+    (the orthogonal initializer has no half-precision QR on jax and torch:
+    it draws in float32)."""
+    layer = layer_class(memory_size=6, memory_dim=3, controller_size=5, dtype=dtype,
+                        return_sequences=True)
+    outputs = layer(RNG.normal(size=(2, 4, 3)).astype("float32"))
+    assert {keras.backend.standardize_dtype(w.dtype) for w in layer.weights} == {dtype}
+    assert keras.backend.standardize_dtype(outputs.dtype) == dtype
+    assert_finite(ops.cast(outputs, "float32"))
+
+
 SMALL_RNN = dict(memory_size=4, memory_dim=3, controller_size=5)
 EMPTY_BATCH = {
     "NTM": (lambda: km.NTM(**SMALL_RNN, return_sequences=True),

@@ -67,3 +67,92 @@ def test_trace_rejects_empty_sequences():
     model = km.ntm(I, **SMALL)
     with pytest.raises(ValueError, match="at least one time step"):
         km.trace(model, np.zeros((B, 0, I), "float32"))
+
+
+# -- the model's own run: layers in front, several memory layers, state ------------
+
+
+def _front_model(memory_layer, width=5):
+    inputs = keras.Input((None, I))
+    projected = keras.layers.Dense(width, name="front")(inputs)
+    return keras.Model(inputs, memory_layer(projected))
+
+
+@pytest.mark.parametrize("layer_class", [km.NTM, km.DNC])
+def test_trace_runs_the_layers_in_front_of_the_memory_layer(layer_class):
+    """A projection that changes the width (4 -> 5) in front: the cell
+    sees what it sees in predict."""
+    model = _front_model(layer_class(**SMALL, return_sequences=True))
+    x = sequences(time=4)
+    record = km.trace(model, x)
+    np.testing.assert_allclose(record["outputs"], model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_each_recorded_step_is_the_layers_own_state_after_that_many_steps():
+    """Step t's record is the final state of the layer run on t + 1 steps,
+    and the reads are the read weights applied to the memory recorded a step
+    before (the read heads read the memory as it was): a record one step
+    late fails both."""
+    layer = km.NTM(**SMALL, return_sequences=True)
+    model = _front_model(layer)
+    x = sequences(time=4)
+    record = km.trace(model, x)
+    projected = keras.ops.convert_to_numpy(model.get_layer("front")(x))
+    rnn = keras.layers.RNN(layer.cell, return_state=True)
+    for t in range(4):
+        _, *states = rnn(projected[:, : t + 1])
+        final = layer.cell.unpack_state(states)
+        for field in ("read_weights", "write_weights", "memory", "reads"):
+            np.testing.assert_allclose(record[field][:, t],
+                                       keras.ops.convert_to_numpy(getattr(final, field)),
+                                       atol=1e-5, err_msg=f"{field} at step {t}")
+    reads = np.einsum("btrn,btnm->btrm", record["read_weights"][:, 1:],
+                      record["memory"][:, :-1])
+    np.testing.assert_allclose(reads, record["reads"][:, 1:], atol=1e-5)
+
+
+def test_trace_picks_one_of_several_memory_layers():
+    inputs = keras.Input((None, I))
+    first = km.NTM(**SMALL, return_sequences=True, name="first")
+    second = km.DNC(**SMALL, return_sequences=True, name="second")
+    hidden = first(inputs)
+    model = keras.Model(inputs, second(hidden))
+    x = sequences(time=4)
+    np.testing.assert_allclose(km.trace(model, x, memory_layer="second")["outputs"],
+                               model.predict(x, verbose=0), atol=1e-5)
+    hidden_model = keras.Model(inputs, hidden)
+    np.testing.assert_allclose(km.trace(model, x)["outputs"],
+                               hidden_model.predict(x, verbose=0), atol=1e-5)
+    with pytest.raises(ValueError, match="`memory_layer` must name a memory layer"):
+        km.trace(model, x, memory_layer="third")
+
+
+def test_trace_of_a_go_backwards_layer_agrees_with_predict():
+    model = _front_model(km.DNC(**SMALL, return_sequences=True, go_backwards=True))
+    x = sequences(time=5)
+    record = km.trace(model, x)
+    np.testing.assert_allclose(record["outputs"], model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_trace_of_a_stateful_layer_starts_from_the_carried_state():
+    layer = km.NTM(**SMALL, return_sequences=True, stateful=True)
+    inputs = keras.Input(batch_shape=(B, 3, I))
+    model = keras.Model(inputs, layer(inputs))
+    x = sequences(time=6)
+    model(x[:, :3])  # carries a state now
+    carried = [keras.ops.convert_to_numpy(s) for s in layer.states]
+    record = km.trace(model, x[:, 3:])
+    for before, state in zip(carried, layer.states):  # tracing left it alone
+        np.testing.assert_array_equal(before, keras.ops.convert_to_numpy(state))
+    np.testing.assert_allclose(record["outputs"],
+                               keras.ops.convert_to_numpy(model(x[:, 3:])), atol=1e-5)
+
+
+def test_trace_sees_the_mask_an_embedding_in_front_computes():
+    inputs = keras.Input((None,), dtype="int32")
+    embedded = keras.layers.Embedding(7, I, mask_zero=True)(inputs)
+    model = keras.Model(inputs, km.NTM(**SMALL, return_sequences=True)(embedded))
+    ids = np.array([[1, 2, 3, 0, 0], [4, 5, 6, 1, 0], [2, 2, 2, 2, 2]], "int32")
+    record = km.trace(model, ids)
+    np.testing.assert_allclose(record["outputs"], model.predict(ids, verbose=0), atol=1e-5)
+    np.testing.assert_array_equal(record["memory"][0, 4], record["memory"][0, 2])

@@ -16,7 +16,9 @@ import keras
 from keras_memory import _ops
 from keras_memory import _validation as check
 from keras_memory.recurrent import MemoryCell
+from keras_memory._kernels import Float32Draw
 from keras_memory._kernels import fresh_initializer
+from keras_memory._kernels import is_half
 
 CONTROLLERS = ("lstm", "dense")
 
@@ -116,8 +118,12 @@ class ControllerCell(MemoryCell):
         self.input_size = input_shape[-1]
         self.output_units = self.requested_output_size or self.input_size
         if self.controller_type == "lstm":
+            options = {}
+            if is_half(self.dtype_policy.variable_dtype):
+                options["recurrent_initializer"] = Float32Draw("orthogonal")
             self.controller = keras.layers.LSTMCell(
-                self.controller_size, dtype=self.dtype_policy, name="controller"
+                self.controller_size, dtype=self.dtype_policy, name="controller",
+                **options,
             )
         else:
             self.controller = keras.layers.Dense(

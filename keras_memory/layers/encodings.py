@@ -95,6 +95,10 @@ def encode_sentences(embedded_words, word_mask, encoding="position_centered"):
                 f"The word mask must have the shape of the words {words_shape} "
                 f"([..., sentence_len]), received mask with shape {mask_shape}."
             )
+        # Padding words are zeros before any arithmetic: whatever they held
+        # (NaN included) reaches neither the sentence nor the gradients.
+        keep = ops.expand_dims(ops.cast(word_mask, "bool"), -1)
+        embedded_words = ops.where(keep, embedded_words, ops.zeros_like(embedded_words))
     weights = sentence_weights(
         word_mask,
         embedded_words.shape[-1],

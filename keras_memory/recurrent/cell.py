@@ -88,6 +88,7 @@ class MemoryCell(keras.layers.Layer):
 
     def __init__(self, remat="auto", **kwargs):
         super().__init__(**kwargs)
+        check.float_policy("dtype", self.dtype_policy)
         self.remat = check_remat(remat)
 
     # -- what a subclass declares ---------------------------------------------

@@ -263,6 +263,12 @@ def run(cell, sequences, initial_state, mask=None, *, go_backwards=False,
     """
     if isinstance(mask, (list, tuple)):
         mask = mask[0]
+    if mask is not None:
+        # Masked steps' inputs are zeros before any arithmetic: whatever they
+        # held (NaN included) reaches neither the outputs nor, through a zero
+        # times NaN in some backward pass, the gradients.
+        keep = ops.cast(mask, "bool")[:, :, None]
+        sequences = ops.where(keep, sequences, ops.zeros_like(sequences))
     step = sequence_step(cell, training)
     options = dict(go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask)
     batch_size = check.shape_of("sequences", sequences)[0]

@@ -70,8 +70,9 @@ def _finished(inputs, targets, weights):
     return inputs, targets, weights
 
 
-def _new_batch(batch_size, pad_to, needed, channels, seed):
-    """Checks `batch_size` and `pad_to` (default `needed` steps).
+def _new_batch(batch_size, pad_to, needed, channels, seed, padding_value):
+    """Checks `batch_size`, `pad_to` (default `needed` steps) and
+    `padding_value` (a number).
 
     Returns:
         `(batch_size, rng, (inputs, targets, weights))`: the random
@@ -79,6 +80,7 @@ def _new_batch(batch_size, pad_to, needed, channels, seed):
         channels, output channels)`.
     """
     batch_size = check.positive_int("batch_size", batch_size)
+    check.real_number("padding_value", padding_value)
     steps = _padded_length(pad_to, needed)
     arrays = (
         np.zeros((batch_size, steps, channels[0]), "float32"),
@@ -131,7 +133,8 @@ def copy_sequences(
     )
     num_bits = check.positive_int("num_bits", num_bits)
     batch_size, rng, (inputs, targets, weights) = _new_batch(
-        batch_size, pad_to, copy_steps(max_length), (num_bits + 1, num_bits), seed
+        batch_size, pad_to, copy_steps(max_length), (num_bits + 1, num_bits), seed,
+        padding_value,
     )
     lengths = rng.integers(min_length, max_length + 1, size=batch_size)
     bits = rng.integers(0, 2, size=(batch_size, max_length, num_bits)).astype("float32")
@@ -188,7 +191,7 @@ def repeat_copy_sequences(
     num_bits = check.positive_int("num_bits", num_bits)
     batch_size, rng, (inputs, targets, weights) = _new_batch(
         batch_size, pad_to, repeat_copy_steps(max_length, max_repeats),
-        (num_bits + 2, num_bits + 1), seed,
+        (num_bits + 2, num_bits + 1), seed, padding_value,
     )
     lengths = rng.integers(min_length, max_length + 1, size=batch_size)
     repeats = rng.integers(min_repeats, max_repeats + 1, size=batch_size)
@@ -249,7 +252,7 @@ def associative_recall_sequences(
     num_bits = check.positive_int("num_bits", num_bits)
     batch_size, rng, (inputs, targets, weights) = _new_batch(
         batch_size, pad_to, associative_recall_steps(max_items, item_length),
-        (num_bits + 2, num_bits), seed,
+        (num_bits + 2, num_bits), seed, padding_value,
     )
     counts = rng.integers(min_items, max_items + 1, size=batch_size)
     items = rng.integers(
@@ -312,7 +315,7 @@ def priority_sort_sequences(
     num_bits = check.positive_int("num_bits", num_bits)
     batch_size, rng, (inputs, targets, weights) = _new_batch(
         batch_size, pad_to, priority_sort_steps(num_items, num_outputs),
-        (num_bits + 2, num_bits), seed,
+        (num_bits + 2, num_bits), seed, padding_value,
     )
     bits = rng.integers(0, 2, size=(batch_size, num_items, num_bits)).astype("float32")
     priorities = rng.uniform(-1.0, 1.0, size=(batch_size, num_items)).astype("float32")
