@@ -34,7 +34,7 @@ import time
 
 import harness
 import ntm_workers
-from ntm_workers import common_options, run_baseline, run_child
+from ntm_workers import common_options, run_baseline, run_child, run_peer
 
 def throughput(args):
     """Per batch size and round: the baseline and the peer, then ours (every
@@ -98,11 +98,6 @@ def throughput(args):
           "second, the mean of the runs before and after ours; drift: after / before; "
           "ratio: ours / that mean; medians over rounds, range: the ratio's lowest and "
           "highest round")
-
-
-def run_peer(args, batch_size, **limits):
-    return run_child(args, "torch", ["--mode", "peer", "--peer-ntm", args.peer_ntm,
-                                     *common_options(args, batch_size)], **limits)[0]
 
 
 def main(argv=None):

@@ -16,7 +16,7 @@ import time
 
 import harness
 import ntm_workers
-from ntm_workers import common_options, run_baseline, run_child
+from ntm_workers import common_options, run_baseline, run_child, run_peer
 
 def scaling(args):
     """How cost grows: for every memory size in `--sizes`, length in
@@ -73,11 +73,6 @@ def scaling(args):
     print("seq/s: training sequences per second; peak GB: the process's peak "
           "resident memory (framework included); vs base / vs peer: ours over the "
           "raw-JAX baseline / pytorch-ntm in the same cell")
-
-
-def run_peer(args, batch_size, **limits):
-    return run_child(args, "torch", ["--mode", "peer", "--peer-ntm", args.peer_ntm,
-                                     *common_options(args, batch_size)], **limits)[0]
 
 
 def main(argv=None):
