@@ -41,6 +41,7 @@ from keras_memory.layers.ntm import NTMState
 from keras_memory.layers.ntm_heads import HeadParameters
 from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
+from keras_memory.layers.product_key_memory import ProductKeyMemory
 from keras_memory.models import dnc
 from keras_memory.models import memn2n
 from keras_memory.models import memory_network
@@ -68,6 +69,7 @@ __all__ = [
     "NTMReadHead",
     "NTMState",
     "NTMWriteHead",
+    "ProductKeyMemory",
     "SentenceEncoding",
     "TemporalEncoding",
     "Trace",

@@ -307,6 +307,28 @@ CASES += [
          ValueError, ["dtype", "int32"]),
     ]
 ] + [
+    ("product keys memory_size not square", lambda: km.ProductKeyMemory(1000), ValueError,
+     ["memory_size", "perfect square", "1000", "961", "1024"]),
+    ("product keys top_k past sqrt(N)", lambda: km.ProductKeyMemory(64, top_k=9),
+     ValueError, ["top_k", "sqrt(memory_size) = 8", "top_k=9"]),
+    ("product keys odd key_dim", lambda: km.ProductKeyMemory(64, top_k=4, key_dim=7),
+     ValueError, ["key_dim", "even", "key_dim=7"]),
+    ("product keys num_heads 0", lambda: km.ProductKeyMemory(64, num_heads=0), ValueError,
+     ["num_heads=0"]),
+    ("product keys value_dim 0", lambda: km.ProductKeyMemory(64, value_dim=0), ValueError,
+     ["value_dim=0"]),
+    ("product keys memory_size 0", lambda: km.ProductKeyMemory(0), ValueError,
+     ["memory_size=0"]),
+    ("product keys integer dtype", lambda: km.ProductKeyMemory(64, top_k=4, dtype="int32"),
+     ValueError, ["dtype", "int32"]),
+    ("product keys other features after build",
+     lambda: (lambda layer: (layer(f32(2, 6)), layer(f32(2, 5))))(
+         km.ProductKeyMemory(16, top_k=2, key_dim=4)),
+     ValueError, ["inputs", "features 6", "(2, 5)"]),
+    ("product_key_search top_k past n",
+     lambda: addressing.product_key_search(f32(2, 1, 4), f32(1, 2, 3, 2), 4),
+     ValueError, ["top_k", "n = 3"]),
+] + [
     (f"{generator.__name__} padding_value text",
      lambda generator=generator: generator(2, padding_value="x"), TypeError,
      ["padding_value='x'"])

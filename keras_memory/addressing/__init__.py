@@ -4,7 +4,9 @@
   interpolation, shift and sharpening, `address`, `read`, `write`, and
   `masked_softmax` (Graves et al., 2014);
 - `keras_memory.addressing.dnc`: the DNC's dynamic allocation, usage,
-  temporal links and `dnc_access` (Graves et al., 2016).
+  temporal links and `dnc_access` (Graves et al., 2016);
+- `keras_memory.addressing.product_keys`: `product_key_search`, the exact
+  top-k slots of a product-key memory (Lample et al., 2019).
 
 Every name is importable from `keras_memory.addressing` itself.
 """
@@ -27,11 +29,13 @@ from keras_memory.addressing.ntm import masked_softmax
 from keras_memory.addressing.ntm import read
 from keras_memory.addressing.ntm import sharpen
 from keras_memory.addressing.ntm import write
+from keras_memory.addressing.product_keys import product_key_search
 
 __all__ = [
     "EPSILON", "DNCAccess", "address", "allocation", "circular_shift",
     "content_addressing", "cosine_similarity", "directional_read_weights",
     "dnc_access", "interpolate", "link_update", "masked_softmax",
-    "precedence_update", "read", "sharpen", "usage_update", "write",
+    "precedence_update", "product_key_search", "read", "sharpen", "usage_update",
+    "write",
     "write_allocation",
 ]

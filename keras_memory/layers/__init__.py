@@ -6,6 +6,7 @@
 - `encodings`: `SentenceEncoding`, `TemporalEncoding`;
 - `ntm_heads`, `ntm`: `NTMReadHead`, `NTMWriteHead`, `NTMCell`, `NTM`;
 - `dnc`: `DNCCell`, `DNC`;
+- `product_key_memory`: `ProductKeyMemory` (large memories, product keys);
 - `controller_cell`: `ControllerCell`, the controller and output
   projection both memory cells share (on `keras_memory.recurrent.MemoryCell`).
 """
@@ -24,10 +25,11 @@ from keras_memory.layers.ntm import NTMState
 from keras_memory.layers.ntm_heads import HeadParameters
 from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
+from keras_memory.layers.product_key_memory import ProductKeyMemory
 
 __all__ = [
     "DNC", "DNCCell", "DNCState", "HeadParameters", "MemN2N", "MemoryHop", "MemoryNetwork",
     "NTM", "NTMCell",
-    "NTMReadHead", "NTMState", "NTMWriteHead", "SentenceEncoding",
+    "NTMReadHead", "NTMState", "NTMWriteHead", "ProductKeyMemory", "SentenceEncoding",
     "TemporalEncoding",
 ]
