@@ -51,8 +51,8 @@ def test_the_gate_multiplies_the_read_by_silu_of_the_input():
     plain.build((None, 6))
     for name in ("query", "query_normalization"):
         getattr(plain, name).set_weights(getattr(layer, name).get_weights())
-    plain.sub_keys.assign(layer.sub_keys)
-    plain.values.assign(layer.values)
+    plain.sub_keys.assign(to_numpy(layer.sub_keys))
+    plain.values.assign(to_numpy(layer.values))
     read = to_numpy(plain(x))
     gate = x @ to_numpy(layer.gate.kernel) + to_numpy(layer.gate.bias)
     gated = read * gate / (1 + np.exp(-gate))
@@ -87,3 +87,79 @@ def test_masks_pass_through_and_half_precision_scores_stay_float32():
     assert np.all(np.isfinite(result))
     weights, _ = memory.read(ops.ones((2, 6), "float16"))
     assert keras.backend.standardize_dtype(weights.dtype) == "float32"
+
+
+# -- sparse value updates ---------------------------------------------------------
+
+
+def test_sparse_value_updates_train_like_a_dense_table_under_sgd():
+    """Rows read several times in a batch sum their gradients; the table
+    takes the last step's update at the next call."""
+    x = np.random.default_rng(3).normal(size=(6, 2, 6)).astype("float32")
+    y = np.random.default_rng(4).normal(size=(6, 2, 3)).astype("float32")
+    keras.utils.set_random_seed(5)
+    dense_in = keras.Input((2, 6))
+    dense_layer = km.ProductKeyMemory(**SMALL, value_dim=3)
+    dense = keras.Model(dense_in, dense_layer(dense_in))
+    sparse_in = keras.Input((2, 6))
+    sparse_layer = km.ProductKeyMemory(**SMALL, value_dim=3, value_learning_rate=0.5,
+                                       max_tokens=12)
+    sparse = keras.Model(sparse_in, sparse_layer(sparse_in))
+    sparse_layer.query.set_weights(dense_layer.query.get_weights())
+    sparse_layer.query_normalization.set_weights(dense_layer.query_normalization.get_weights())
+    sparse_layer.sub_keys.assign(to_numpy(dense_layer.sub_keys))
+    sparse_layer.values.assign(to_numpy(dense_layer.values))
+    for model in (dense, sparse):
+        model.compile(keras.optimizers.SGD(0.5), "mse")
+    before = to_numpy(dense_layer.values)
+    for _ in range(3):
+        dense.train_on_batch(x, y)
+        sparse.train_on_batch(x, y)
+    np.testing.assert_allclose(sparse.predict(x, verbose=0), dense.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(sparse_layer.values), to_numpy(dense_layer.values),
+                               rtol=1e-4, atol=1e-6)
+    assert not np.allclose(to_numpy(sparse_layer.values), before)
+    assert all(w is not sparse_layer.values for w in sparse.trainable_weights)
+
+
+def test_sparse_updates_touch_only_the_rows_read_and_apply_once():
+    x = np.random.default_rng(6).normal(size=(2, 6)).astype("float32")
+    inputs = keras.Input((6,))
+    layer = km.ProductKeyMemory(**SMALL, value_dim=3, value_learning_rate=1.0,
+                                max_tokens=2)
+    model = keras.Model(inputs, layer(inputs))
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    before = to_numpy(layer.values)
+    _, slots = layer.read(ops.convert_to_tensor(x))  # what the step reads
+    model.train_on_batch(x, np.ones((2, 3), "float32"))
+    model.predict(x, verbose=0)  # takes the pending update
+    once = to_numpy(layer.values)
+    model.predict(x, verbose=0)  # nothing more to take
+    np.testing.assert_array_equal(to_numpy(layer.values), once)
+    changed = set(np.flatnonzero(np.any(once != before, axis=-1)).tolist())
+    assert changed == set(to_numpy(slots).ravel().tolist())
+
+
+def test_a_saved_sparse_model_reloads_with_its_pending_update(tmp_path):
+    x = np.random.default_rng(7).normal(size=(4, 6)).astype("float32")
+    inputs = keras.Input((6,))
+    layer = km.ProductKeyMemory(**SMALL, value_dim=3, value_learning_rate=0.3,
+                                max_tokens=4)
+    model = keras.Model(inputs, layer(inputs))
+    model.compile(keras.optimizers.Adam(1e-2), "mse")
+    model.fit(x, np.ones((4, 3), "float32"), epochs=2, batch_size=4, verbose=0)
+    path = str(tmp_path / "sparse.keras")
+    model.save(path)  # the last step's update is still pending
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-6)
+
+
+def test_a_training_step_past_max_tokens_is_refused_by_name():
+    inputs = keras.Input((6,))
+    layer = km.ProductKeyMemory(**SMALL, value_learning_rate=0.1, max_tokens=2)
+    model = keras.Model(inputs, layer(inputs))
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="`max_tokens` must cover the tokens"):
+        model.train_on_batch(np.ones((3, 6), "float32"), np.ones((3, 6), "float32"))

@@ -53,6 +53,15 @@ class ProductKeyMemory(keras.layers.Layer):
             the reads over more slots). Default `True`.
         gated: bool; the gated output of Memory Layers at Scale. Default
             `False`.
+        value_learning_rate: `None` (default: the value table is an ordinary
+            weight, which the model's optimizer updates with a dense
+            gradient, every row of it), or a float > 0: sparse updates. The
+            table is then updated by the layer, row by row, by SGD with
+            this learning rate on the rows the last training step read
+            (duplicates summed); the optimizer never sees the table, so
+            keeps no moments for it. Needs `max_tokens`.
+        max_tokens: int >= 1, with `value_learning_rate`: the most tokens
+            (batch size times sequence length) one training step reads.
         kernel_initializer: for the query, gate and output projections.
         kernel_regularizer: for the same.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
@@ -83,6 +92,8 @@ class ProductKeyMemory(keras.layers.Layer):
         key_dim=128,
         query_norm=True,
         gated=False,
+        value_learning_rate=None,
+        max_tokens=None,
         kernel_initializer="glorot_uniform",
         kernel_regularizer=None,
         **kwargs,
@@ -107,6 +118,17 @@ class ProductKeyMemory(keras.layers.Layer):
             )
         self.query_norm = bool(query_norm)
         self.gated = bool(gated)
+        self.value_learning_rate = None
+        if value_learning_rate is not None:
+            self.value_learning_rate = check.non_negative_float(
+                "value_learning_rate", value_learning_rate)
+            if max_tokens is None:
+                raise ValueError(
+                    "`max_tokens` must be given with `value_learning_rate` (sparse "
+                    "updates keep room for the rows of max_tokens tokens), received "
+                    "max_tokens=None."
+                )
+        self.max_tokens = check.optional_positive_int("max_tokens", max_tokens)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.supports_masking = True
@@ -137,11 +159,15 @@ class ProductKeyMemory(keras.layers.Layer):
             shape=(self.num_heads, 2, self.num_sub_keys, half),
             initializer=keras.initializers.RandomUniform(-half ** -0.5, half ** -0.5),
         )
+        sparse = self.value_learning_rate is not None
         self.values = self.add_weight(
             name="values",
             shape=(self.memory_size, self.output_dim),
             initializer=keras.initializers.RandomNormal(stddev=self.output_dim ** -0.5),
+            trainable=not sparse,
         )
+        if sparse:
+            self._build_sparse_updates()
         if self.gated:
             self.gate = keras.layers.Dense(
                 self.output_dim, name="gate",
@@ -151,6 +177,40 @@ class ProductKeyMemory(keras.layers.Layer):
                 self.output_dim, name="output",
                 kernel_initializer=fresh_initializer(self.kernel_initializer, 2), **dense)
             self.output_projection.build((None, self.output_dim))
+
+    def _build_sparse_updates(self):
+        """The rows of the last training step and their gradient.
+
+        `row_gradients` is a trainable weight the optimizer overwrites with
+        its gradient (`overwrite_with_gradient`): the reads add it and take
+        it away again (`+ g - stop_gradient(g)`), so its gradient is the
+        loss's gradient with respect to each row read. `pending_rows` holds
+        which table row each entry came from; `applied` a checksum of the
+        gradient the table last took, so that no gradient is applied twice.
+        """
+        reads = self.max_tokens * self.num_heads * self.top_k
+        self.row_gradients = self.add_weight(
+            name="row_gradients", shape=(reads, self.output_dim), initializer="zeros")
+        self.row_gradients.overwrite_with_gradient = True
+        self.pending_rows = self.add_weight(
+            name="pending_rows", shape=(reads,), initializer="zeros", dtype="int32",
+            trainable=False)
+        self.applied = self.add_weight(
+            name="applied", shape=(), initializer="zeros", trainable=False)
+
+    def apply_pending_update(self):
+        """Updates the table rows the last training step read, once: `row -=
+        value_learning_rate * gradient`, summed over repeated rows. Every
+        call of a sparse layer runs it first."""
+        gradients = ops.stop_gradient(ops.convert_to_tensor(self.row_gradients))
+        gradients = ops.cast(gradients, "float32")
+        checksum = ops.sum(gradients) + ops.sum(gradients * gradients)
+        fresh = ops.cast(ops.not_equal(checksum, self.applied), "float32")
+        step = (-self.value_learning_rate * fresh) * gradients
+        rows = ops.expand_dims(ops.convert_to_tensor(self.pending_rows), -1)
+        self.values.assign(ops.scatter_update(
+            self.values, rows, ops.cast(step, self.values.dtype), reduction="add"))
+        self.applied.assign(checksum)
 
     def read(self, tokens):
         """`(weights [T, H, k], slots [T, H, k])` of `[T, features]` tokens: the
@@ -163,17 +223,41 @@ class ProductKeyMemory(keras.layers.Layer):
         )
         return ops.softmax(scores, axis=-1), slots
 
-    def call(self, inputs, mask=None):
+    def call(self, inputs, mask=None, training=None):
         shape = check.shape_of("inputs", inputs)
         check.dim("inputs", shape, -1, self.query.kernel.shape[0], "features")
         leading = ops.shape(inputs)[:-1]
         tokens = ops.reshape(inputs, (-1, shape[-1]))
+        sparse = self.value_learning_rate is not None
+        if sparse:
+            self.apply_pending_update()
         weights, slots = self.read(tokens)
         rows = ops.take(self.values, slots, axis=0)  # [T, H, k, value_dim]
+        if sparse and training:
+            rows = self._with_row_gradients(rows, slots)
         outputs = ops.einsum("thk,thkv->tv", ops.cast(weights, rows.dtype), rows)
         if self.gated:
             outputs = self.output_projection(outputs * ops.silu(self.gate(tokens)))
         return ops.reshape(outputs, tuple(leading) + (self.output_dim,))
+
+    def _with_row_gradients(self, rows, slots):
+        """`rows`, unchanged, but differentiable through `row_gradients`; the
+        slots read become the pending rows."""
+        count = rows.shape[0] * self.num_heads * self.top_k if rows.shape[0] else None
+        capacity = self.row_gradients.shape[0]
+        if count is not None and count > capacity:
+            raise ValueError(
+                f"`max_tokens` must cover the tokens of a training step: "
+                f"max_tokens={self.max_tokens} holds {capacity} reads, and this step "
+                f"reads {count} ({rows.shape[0]} tokens x {self.num_heads} heads x "
+                f"{self.top_k} slots)."
+            )
+        flat_slots = ops.reshape(slots, (-1,))
+        used = ops.shape(flat_slots)[0]
+        self.pending_rows.assign(ops.pad(flat_slots, [[0, capacity - used]]))
+        probe = ops.convert_to_tensor(self.row_gradients)[:used]
+        probe = ops.reshape(ops.cast(probe, rows.dtype), ops.shape(rows))
+        return rows + probe - ops.stop_gradient(probe)
 
     def compute_mask(self, inputs, mask=None):
         return mask
@@ -191,6 +275,8 @@ class ProductKeyMemory(keras.layers.Layer):
             key_dim=self.key_dim,
             query_norm=self.query_norm,
             gated=self.gated,
+            value_learning_rate=self.value_learning_rate,
+            max_tokens=self.max_tokens,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
         )
