@@ -6,7 +6,9 @@
 - `keras_memory.addressing.dnc`: the DNC's dynamic allocation, usage,
   temporal links and `dnc_access` (Graves et al., 2016);
 - `keras_memory.addressing.product_keys`: `product_key_search`, the exact
-  top-k slots of a product-key memory (Lample et al., 2019).
+  top-k slots of a product-key memory (Lample et al., 2019);
+- `keras_memory.addressing.hashing`: `hashed_lookup` (locality-sensitive
+  bucket ids) and `ema_write` (moving-average writes to the buckets hit).
 
 Every name is importable from `keras_memory.addressing` itself.
 """
@@ -19,6 +21,8 @@ from keras_memory.addressing.dnc import link_update
 from keras_memory.addressing.dnc import precedence_update
 from keras_memory.addressing.dnc import usage_update
 from keras_memory.addressing.dnc import write_allocation
+from keras_memory.addressing.hashing import ema_write
+from keras_memory.addressing.hashing import hashed_lookup
 from keras_memory.addressing.ntm import EPSILON
 from keras_memory.addressing.ntm import address
 from keras_memory.addressing.ntm import circular_shift
@@ -34,7 +38,7 @@ from keras_memory.addressing.product_keys import product_key_search
 __all__ = [
     "EPSILON", "DNCAccess", "address", "allocation", "circular_shift",
     "content_addressing", "cosine_similarity", "directional_read_weights",
-    "dnc_access", "interpolate", "link_update", "masked_softmax",
+    "dnc_access", "ema_write", "hashed_lookup", "interpolate", "link_update", "masked_softmax",
     "precedence_update", "product_key_search", "read", "sharpen", "usage_update",
     "write",
     "write_allocation",
