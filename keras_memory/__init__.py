@@ -30,6 +30,8 @@ from keras_memory.layers.dnc import DNCCell
 from keras_memory.layers.dnc import DNCState
 from keras_memory.layers.encodings import SentenceEncoding
 from keras_memory.layers.encodings import TemporalEncoding
+from keras_memory.layers.hashed_memory import HashedMemoryCell
+from keras_memory.layers.hashed_memory import HashedState
 from keras_memory.layers.hops import memory_attention
 from keras_memory.layers.hops import memory_read
 from keras_memory.layers.memn2n import MemN2N
@@ -57,6 +59,8 @@ __all__ = [
     "DNC",
     "DNCCell",
     "DNCState",
+    "HashedMemoryCell",
+    "HashedState",
     "HeadParameters",
     "LinearStart",
     "MemN2N",

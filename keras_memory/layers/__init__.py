@@ -7,6 +7,7 @@
 - `ntm_heads`, `ntm`: `NTMReadHead`, `NTMWriteHead`, `NTMCell`, `NTM`;
 - `dnc`: `DNCCell`, `DNC`;
 - `product_key_memory`: `ProductKeyMemory` (large memories, product keys);
+- `hashed_memory`: `HashedMemoryCell` (a recurrent memory of hashed buckets);
 - `controller_cell`: `ControllerCell`, the controller and output
   projection both memory cells share (on `keras_memory.recurrent.MemoryCell`).
 """
@@ -16,6 +17,8 @@ from keras_memory.layers.dnc import DNCCell
 from keras_memory.layers.dnc import DNCState
 from keras_memory.layers.encodings import SentenceEncoding
 from keras_memory.layers.encodings import TemporalEncoding
+from keras_memory.layers.hashed_memory import HashedMemoryCell
+from keras_memory.layers.hashed_memory import HashedState
 from keras_memory.layers.memn2n import MemN2N
 from keras_memory.layers.memory_network import MemoryHop
 from keras_memory.layers.memory_network import MemoryNetwork
@@ -28,7 +31,8 @@ from keras_memory.layers.ntm_heads import NTMWriteHead
 from keras_memory.layers.product_key_memory import ProductKeyMemory
 
 __all__ = [
-    "DNC", "DNCCell", "DNCState", "HeadParameters", "MemN2N", "MemoryHop", "MemoryNetwork",
+    "DNC", "DNCCell", "DNCState", "HashedMemoryCell", "HashedState", "HeadParameters",
+    "MemN2N", "MemoryHop", "MemoryNetwork",
     "NTM", "NTMCell",
     "NTMReadHead", "NTMState", "NTMWriteHead", "ProductKeyMemory", "SentenceEncoding",
     "TemporalEncoding",
