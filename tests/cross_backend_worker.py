@@ -140,6 +140,24 @@ def _heads_case():
     return model, inputs
 
 
+def _product_key_memory_case(**options):
+    def build():
+        inputs = keras.Input((None, 6))
+        memory = km.ProductKeyMemory(64, num_heads=2, top_k=4, key_dim=8, **options)
+        x = np.random.default_rng(6).normal(size=(2, 5, 6)).astype("float32")
+        return keras.Model(inputs, memory(inputs)), [x]
+
+    return build
+
+
+def _hashed_memory_case():
+    inputs = keras.Input((None, 5))
+    cell = km.HashedMemoryCell(num_buckets=16, value_dim=4, num_tables=3, seed=2)
+    outputs = keras.layers.RNN(cell, return_sequences=True)(inputs)
+    x = np.random.default_rng(7).normal(size=(2, 6, 5)).astype("float32")
+    return keras.Model(inputs, outputs), [x]
+
+
 CASES = {
     "memn2n_builder": _memn2n_builder_case,
     "ntm_read_and_write_heads": _heads_case,
@@ -158,6 +176,10 @@ CASES = {
     "ntm_masked_with_state": _ntm_masked_state_case,
     "dnc_masked_with_state": _dnc_masked_state_case,
     "dnc_builder_dense": _dnc_builder_case,
+    "product_key_memory_gated": _product_key_memory_case(gated=True),
+    "product_key_memory_sparse": _product_key_memory_case(value_learning_rate=0.1,
+                                                          max_tokens=10),
+    "hashed_memory_cell": _hashed_memory_case,
 }
 
 
