@@ -3,7 +3,7 @@
     python examples/copy_task.py --output-dir runs/copy
     python examples/curve_table.py runs/copy/curve.json
 
-The tables of examples/README.md come from these two commands.
+The examples' tables in bench/README.md come from these two commands.
 """
 
 import argparse

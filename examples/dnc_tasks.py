@@ -3,7 +3,7 @@
     python examples/dnc_tasks.py                       # jax, copy, lengths 1..20
     python examples/dnc_tasks.py --task repeat_copy    # or associative_recall
     python examples/dnc_tasks.py --backend torch --steps 2000
-    python examples/dnc_tasks.py --seeds 0,1,2          # the table in examples/README.md
+    python examples/dnc_tasks.py --seeds 0,1,2          # the table in bench/README.md
 
 The copy DNC of the issue (N=64 rows of M=20, 4 read heads, one write head,
 LSTM controller of 100 units) trains with `model.fit` and its progress bar

@@ -28,7 +28,7 @@ class LinearStart(keras.callbacks.Callback):
     passed), the softmax goes back in and training carries on. With
     `patience=None` nothing is watched and the softmax goes back in after
     exactly `max_epochs` epochs, as in the paper's released code (20 epochs
-    on bAbI; examples/README.md says why that beats watching the loss).
+    on bAbI; bench/README.md says why that beats watching the loss).
 
     Args:
         monitor: the log to watch, default `"val_loss"`.

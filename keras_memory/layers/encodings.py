@@ -12,7 +12,7 @@ embedded to `d` numbers and the sentence becomes one vector `m`:
 - centred position encoding (`"position_centered"`, the default):
   `2 l_kj = 1 + 4 (j/J - 1/2)(k/d - 1/2)`, the same shape scaled to average
   1 like bag of words, as the paper's released code scales it (under the
-  paper's SGD schedule the scale matters: examples/README.md);
+  paper's SGD schedule the scale matters: bench/README.md);
 - position encoding over the padded length (`"position_padded"`), as the
   paper's released code computes it: `1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J)`
   with `J` the padded sentence length, the same for every sentence, so a

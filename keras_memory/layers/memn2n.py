@@ -155,7 +155,7 @@ class MemN2N(keras.layers.Layer):
             softmax. `"null"`: they stay in it as null memories, with score
             0 and nothing to read (no word, no temporal vector), as in the
             paper's released code; attention can land on "nothing" (the
-            bAbI yes/no tasks need it: examples/README.md). The number of
+            bAbI yes/no tasks need it: bench/README.md). The number of
             null memories is the number of empty slots, so `memory_size`
             matters.
         return_attention: bool; also return the attention of every hop.
