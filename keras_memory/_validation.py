@@ -147,3 +147,25 @@ def float_policy(name, dtype_policy):
             f"`{name}` must be a floating-point dtype or policy (memory layers "
             f"compute with floats), received {name}={dtype_policy.name!r}."
         )
+
+
+def has_steps(name, shape):
+    """Raises unless a `[batch, time, ...]` shape has at least one time step."""
+    if len(shape) >= 2 and shape[1] == 0:
+        raise ValueError(
+            f"`{name}` must have at least one time step, received {name} with "
+            f"shape {tuple(shape)}."
+        )
+
+
+def step_mask(mask, shape):
+    """Raises unless `mask` is `[batch, time]` like the sequences of `shape`."""
+    mask_shape = tuple(shape_of("mask", mask))
+    if len(mask_shape) != 2 or any(
+        a is not None and b is not None and a != b for a, b in zip(mask_shape, shape[:2])
+    ):
+        raise ValueError(
+            f"`mask` must have shape [batch, time] = {tuple(shape[:2])} like "
+            f"`sequences` (batch {shape[0]}, {shape[1]} time steps), received "
+            f"mask with shape {mask_shape}."
+        )

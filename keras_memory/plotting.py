@@ -258,18 +258,10 @@ def plot_trace(record, inputs=None, targets=None, sequence=0, fields=None, title
 
     outputs = one("outputs", record["outputs"])
     steps = outputs.shape[0]
-    named = [(label, given(name, value)) for label, name, value in (
-        ("input", "inputs", inputs), ("target", "targets", targets))
-        if value is not None]
-    panels = []
-    for label, array in named + [("output", outputs)]:
-        array = _as_array(label, array, 2)
-        if array.shape[0] != steps:
-            raise ValueError(
-                f"`{label}s` must have {steps} time steps like the record, "
-                f"received shape {array.shape}."
-            )
-        panels.append((label, array.T, "Greys", [f"ch {c}" for c in range(array.shape[1])]))
+    given_arrays = [(label, name, given(name, value)) for label, name, value in (
+        ("input", "inputs", inputs), ("target", "targets", targets)) if value is not None]
+    panels = _channel_panels(given_arrays + [("output", "outputs", outputs)], steps,
+                             "the record")
     weights = [_head_weights(name, one(name, record[name]), steps) for name in fields]
     for name, array in zip(fields, weights):
         rows = _used_rows([array], only_used_rows)
@@ -283,17 +275,24 @@ def plot_trace(record, inputs=None, targets=None, sequence=0, fields=None, title
 
 def _sequence_panels(inputs, targets, outputs):
     """The input, target and output panels, after checking their shapes."""
-    arrays = [_as_array(name, value, 2) for name, value in
-              (("inputs", inputs), ("targets", targets), ("outputs", outputs))]
-    steps = arrays[0].shape[0]
-    for name, array in zip(("targets", "outputs"), arrays[1:]):
+    steps = _as_array("inputs", inputs, 2).shape[0]
+    return _channel_panels([("input", "inputs", inputs), ("target", "targets", targets),
+                            ("output", "outputs", outputs)], steps, "`inputs`")
+
+
+def _channel_panels(arrays, steps, like):
+    """Grey panels of `(label, name, [time, channels])` arrays, each checked
+    to have `steps` time steps (`like` says whose)."""
+    panels = []
+    for label, name, value in arrays:
+        array = _as_array(name, value, 2)
         if array.shape[0] != steps:
             raise ValueError(
-                f"`{name}` must have {steps} time steps like `inputs`, "
+                f"`{name}` must have {steps} time steps like {like}, "
                 f"received {name} with shape {array.shape}."
             )
-    return [(label, array.T, "Greys", [f"ch {c}" for c in range(array.shape[1])])
-            for label, array in zip(("input", "target", "output"), arrays)]
+        panels.append((label, array.T, "Greys", [f"ch {c}" for c in range(array.shape[1])]))
+    return panels
 
 
 def _head_weights(name, value, steps):

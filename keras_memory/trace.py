@@ -140,34 +140,22 @@ def trace(layer, sequences, mask=None, memory_layer=None):
     cell, rnn, models = _find(layer, memory_layer)
     if not cell.built:
         raise ValueError("`layer` must be built (called once) before tracing.")
-    if hasattr(sequences, "shape") and len(sequences.shape) == 3 and sequences.shape[1] == 0:
-        raise ValueError(
-            "`sequences` must have at least one time step, received shape "
-            f"{tuple(sequences.shape)}."
-        )
+    if hasattr(sequences, "shape"):  # before the layers in front run on none
+        check.has_steps("sequences", tuple(sequences.shape))
     computed_mask = None
     if models:
         sequences, computed_mask = _memory_layer_inputs(models, rnn, sequences)
     shape = check.shape_of("sequences", sequences)
     check.rank("sequences", shape, 3, "([batch, time, input_size])")
     check.dim("sequences", shape, -1, cell.input_size, "input_size")
-    if shape[1] == 0:
-        raise ValueError(
-            f"`sequences` must have at least one time step, received shape {shape}."
-        )
+    check.has_steps("sequences", shape)
     sequences = ops.convert_to_tensor(sequences, dtype=cell.compute_dtype)
     if mask is not None:
-        mask_shape = check.shape_of("mask", mask)
-        if tuple(mask_shape) != tuple(shape[:2]):
-            raise ValueError(
-                f"`mask` must have shape [batch, time] = {tuple(shape[:2])}, "
-                f"received mask with shape {tuple(mask_shape)}."
-            )
+        check.step_mask(mask, shape)
     else:
         mask = computed_mask
-    if mask is not None:  # as the loops do: masked inputs are zeros
-        sequences = ops.where(ops.cast(mask, "bool")[:, :, None], sequences,
-                              ops.zeros_like(sequences))
+    if mask is not None:  # as the loops do
+        sequences = recurrent.loops.zero_masked_steps(sequences, mask)
     records = []
 
     def layer_step(inputs, state):

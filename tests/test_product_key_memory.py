@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from gradients import weight_gradients
 from keras import ops
 from layer_checks import run_layer_test, to_numpy
 
@@ -67,8 +68,6 @@ def test_only_the_rows_read_get_a_gradient():
     layer(x)
     _, slots = layer.read(ops.convert_to_tensor(x))
     read = set(to_numpy(slots).ravel().tolist())
-    from gradients import weight_gradients
-
     grads = dict(zip([v.path for v in layer.trainable_variables],
                      weight_gradients(layer, x)))
     values_grad = grads[layer.values.path]

@@ -106,16 +106,14 @@ class ControllerCell(MemoryCell):
         return self.num_read_heads * self.memory_dim
 
     def build_controller(self, input_shape):
-        """Checks the per-step input shape, sets `input_size` and
-        `output_units`, and builds the controller."""
-        input_shape = check.shape_of("inputs", input_shape)
-        check.rank("inputs", input_shape, 2, "([batch, input_size]) per step")
-        if input_shape[-1] is None:
+        """Checks that the input width is known, sets `output_units` and
+        builds the controller. (`MemoryCell` has checked the rank and set
+        `input_size` before any `build`.)"""
+        if self.input_size is None:
             raise ValueError(
                 "`inputs` must have a known last dimension, received inputs "
-                f"with shape {input_shape}."
+                f"with shape {check.shape_of('inputs', input_shape)}."
             )
-        self.input_size = input_shape[-1]
         self.output_units = self.requested_output_size or self.input_size
         if self.controller_type == "lstm":
             options = {}

@@ -126,34 +126,16 @@ class MemoryRNN(keras.layers.RNN):
             check.dim("sequences", shape, -1, self.cell.input_size, "input_size")
         if initial_state is not None:
             self._check_initial_state(initial_state)
-        if shape[1] == 0:
-            raise ValueError(
-                f"`sequences` must have at least one time step, received sequences "
-                f"with shape {tuple(shape)}."
-            )
-        self._check_mask(mask, shape)
+        check.has_steps("sequences", shape)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if mask is not None:
+            check.step_mask(mask, shape)
         if shape[0] == 0:  # an empty batch: nothing to run (tensorflow's
             return self._empty_outputs(shape)  # kernels refuse some empty ops)
         return super().call(
             sequences, initial_state=initial_state, mask=mask, training=training
         )
-
-    def _check_mask(self, mask, shape):
-        """Raises unless `mask` is `[batch, time]`, like the sequences."""
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        if mask is None:
-            return
-        mask_shape = tuple(check.shape_of("mask", mask))
-        if len(mask_shape) != 2 or any(
-            a is not None and b is not None and a != b
-            for a, b in zip(mask_shape, shape[:2])
-        ):
-            raise ValueError(
-                f"`mask` must have shape [batch, time] = {tuple(shape[:2])} like "
-                f"`sequences` (batch {shape[0]}, {shape[1]} time steps), received "
-                f"mask with shape {mask_shape}."
-            )
 
     def _check_initial_state(self, initial_state):
         """Raises unless `initial_state` is the cell's flat state, tensor by tensor."""

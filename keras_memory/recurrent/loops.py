@@ -69,6 +69,14 @@ def flat_step(cell, step, recompute=False):
     return lambda inputs, flat_states: on_flat(inputs, *flat_states)
 
 
+def zero_masked_steps(sequences, mask):
+    """`sequences` with the masked steps' inputs zeros, before any arithmetic:
+    whatever they held (NaN included) reaches neither the outputs nor,
+    through a zero times NaN in some backward pass, the gradients."""
+    keep = ops.cast(mask, "bool")[:, :, None]
+    return ops.where(keep, sequences, ops.zeros_like(sequences))
+
+
 def _masked_output(previous_output, zero_output_for_mask):
     """The output at a masked step, as `keras.layers.RNN` gives it."""
     if zero_output_for_mask:
@@ -264,11 +272,7 @@ def run(cell, sequences, initial_state, mask=None, *, go_backwards=False,
     if isinstance(mask, (list, tuple)):
         mask = mask[0]
     if mask is not None:
-        # Masked steps' inputs are zeros before any arithmetic: whatever they
-        # held (NaN included) reaches neither the outputs nor, through a zero
-        # times NaN in some backward pass, the gradients.
-        keep = ops.cast(mask, "bool")[:, :, None]
-        sequences = ops.where(keep, sequences, ops.zeros_like(sequences))
+        sequences = zero_masked_steps(sequences, mask)
     step = sequence_step(cell, training)
     options = dict(go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask)
     batch_size = check.shape_of("sequences", sequences)[0]
