@@ -61,6 +61,10 @@ def test_state_has_named_parts_with_documented_shapes():
 def test_step_is_the_interface_through_dnc_access():
     """The cell's step equals its controller, its interface split and
     activated by hand, and addressing.dnc_access."""
+    # Seeded: with unseeded weights a rare draw leaves two rows' usage within
+    # rounding of each other, and the two computations allocate them in
+    # different orders (seen once on tensorflow).
+    keras.utils.set_random_seed(0)
     cell = km.DNCCell(**SMALL, num_read_heads=2, num_write_heads=2, output_size=3)
     x = sequences(batch=2, time=2)
     cell.build((None, I))
