@@ -30,6 +30,7 @@ from keras_memory.layers.dnc import DNCCell
 from keras_memory.layers.dnc import DNCState
 from keras_memory.layers.encodings import SentenceEncoding
 from keras_memory.layers.encodings import TemporalEncoding
+from keras_memory.layers.hashed_memory import HashedMemory
 from keras_memory.layers.hashed_memory import HashedMemoryCell
 from keras_memory.layers.hashed_memory import HashedState
 from keras_memory.layers.hops import memory_attention
@@ -59,6 +60,7 @@ __all__ = [
     "DNC",
     "DNCCell",
     "DNCState",
+    "HashedMemory",
     "HashedMemoryCell",
     "HashedState",
     "HeadParameters",

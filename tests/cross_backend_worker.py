@@ -158,6 +158,14 @@ def _hashed_memory_case():
     return keras.Model(inputs, outputs), [x]
 
 
+def _hashed_memory_layer_case():
+    inputs = keras.Input((None, 5))
+    outputs = km.HashedMemory(num_buckets=32, value_dim=4, num_tables=3, decay=0.5,
+                              seed=4)(inputs)
+    x = np.random.default_rng(8).normal(size=(2, 6, 5)).astype("float32")
+    return keras.Model(inputs, outputs), [x]
+
+
 CASES = {
     "memn2n_builder": _memn2n_builder_case,
     "ntm_read_and_write_heads": _heads_case,
@@ -180,6 +188,7 @@ CASES = {
     "product_key_memory_sparse": _product_key_memory_case(value_learning_rate=0.1,
                                                           max_tokens=10),
     "hashed_memory_cell": _hashed_memory_case,
+    "hashed_memory_layer": _hashed_memory_layer_case,
 }
 
 

@@ -50,7 +50,7 @@ def hashed_lookup(keys, projections):
     return ops.sum(ops.cast(signs, "int32") * weights, axis=-1)
 
 
-def ema_write(slots, buckets, values, decay):
+def ema_write(slots, buckets, values, decay, weights=None):
     """`slot <- decay * slot + (1 - decay) * value` at the buckets hit.
 
     Args:
@@ -58,11 +58,14 @@ def ema_write(slots, buckets, values, decay):
         buckets: `[B, T]` int bucket ids (`hashed_lookup`).
         values: `[B, V]`, what each key writes (to its bucket in every table).
         decay: float in `[0, 1)`.
+        weights: optional `[B]`, each key's weight in its buckets' means (a
+            mask: 0 leaves out the key, whatever its value, even NaN).
 
     Returns:
         The new `[T, S, V]` slots: a bucket hit by several keys of the batch
-        moves once, towards their mean; every other bucket is untouched.
-        Differentiable with respect to `slots` and `values`.
+        moves once, towards their (weighted) mean; a bucket whose keys all
+        weigh 0, and every bucket not hit, is untouched. Differentiable with
+        respect to `slots` and `values`.
 
     Examples:
         >>> import numpy as np
@@ -85,6 +88,14 @@ def ema_write(slots, buckets, values, decay):
     tables, size, width = slot_shape
     slots = ops.convert_to_tensor(slots)
     values = ops.cast(ops.convert_to_tensor(values), slots.dtype)
+    if weights is None:
+        weights = ops.ones((ops.shape(values)[0],), slots.dtype)
+    else:
+        weight_shape = check.shape_of("weights", weights)
+        check.rank("weights", weight_shape, 1, "([batch])")
+        check.dim("weights", weight_shape, 0, bucket_shape[0], "the batch of buckets")
+        weights = ops.cast(ops.convert_to_tensor(weights), slots.dtype)
+        values = ops.where(weights[:, None] > 0, values, ops.zeros_like(values))
     # Every (key, table) write as a row of the flattened [T * S, V] slots.
     rows = ops.reshape(
         ops.cast(buckets, "int32") + ops.arange(tables, dtype="int32")[None, :] * size, (-1,)
@@ -92,7 +103,9 @@ def ema_write(slots, buckets, values, decay):
     written = ops.reshape(
         ops.broadcast_to(values[:, None, :], (ops.shape(values)[0], tables, width)), (-1, width)
     )
-    means, representative = _mean_per_row(rows, written)
+    row_weights = ops.reshape(ops.broadcast_to(weights[:, None], (ops.shape(values)[0], tables)),
+                              (-1,))
+    means, representative = _mean_per_row(rows, written, row_weights)
     flat = ops.reshape(slots, (tables * size, width))
     old = ops.take(flat, rows, axis=0)
     # One write a row adds the row's change, the others add zeros: an added
@@ -104,10 +117,11 @@ def ema_write(slots, buckets, values, decay):
     return ops.reshape(flat, (tables, size, width))
 
 
-def _mean_per_row(rows, written):
-    """For each write, the mean of every write to its row, and whether it is
-    its row's representative (one write a row): `O(W log W)` for W writes,
-    whatever the number of rows."""
+def _mean_per_row(rows, written, weights):
+    """For each write, the weighted mean of every write to its row, and
+    whether it is its row's representative (one write a row, and only for a
+    row with some weight): `O(W log W)` for W writes, whatever the number of
+    rows."""
     order = ops.argsort(rows)
     sorted_rows = ops.take(rows, order)
     starts = ops.concatenate(
@@ -116,9 +130,13 @@ def _mean_per_row(rows, written):
     )
     segments = ops.cumsum(starts) - 1
     count = ops.shape(rows)[0]
-    sums = ops.segment_sum(ops.take(written, order, axis=0), segments, num_segments=count)
-    counts = ops.segment_sum(ops.ones_like(sorted_rows, dtype=written.dtype), segments,
-                             num_segments=count)
-    means = ops.take(sums / ops.maximum(counts, 1.0)[:, None], segments, axis=0)
+    sorted_weights = ops.take(weights, order)
+    sums = ops.segment_sum(ops.take(written, order, axis=0) * sorted_weights[:, None],
+                           segments, num_segments=count)
+    totals = ops.segment_sum(sorted_weights, segments, num_segments=count)
+    safe = ops.where(totals > 0, totals, ops.ones_like(totals))
+    means = ops.take(sums / safe[:, None], segments, axis=0)
+    weighed = ops.take(totals > 0, segments)
     back = ops.argsort(order)  # back to the writes' order
-    return ops.take(means, back, axis=0), ops.cast(ops.take(starts, back), "bool")
+    representative = ops.logical_and(ops.cast(starts, "bool"), weighed)
+    return ops.take(means, back, axis=0), ops.take(representative, back)

@@ -7,7 +7,8 @@
 - `ntm_heads`, `ntm`: `NTMReadHead`, `NTMWriteHead`, `NTMCell`, `NTM`;
 - `dnc`: `DNCCell`, `DNC`;
 - `product_key_memory`: `ProductKeyMemory` (large memories, product keys);
-- `hashed_memory`: `HashedMemoryCell` (a recurrent memory of hashed buckets);
+- `hashed_memory`: `HashedMemory` (hashed buckets over learned slots) and
+  `HashedMemoryCell` (a recurrent memory of hashed buckets);
 - `controller_cell`: `ControllerCell`, the controller and output
   projection both memory cells share (on `keras_memory.recurrent.MemoryCell`).
 """
@@ -17,6 +18,7 @@ from keras_memory.layers.dnc import DNCCell
 from keras_memory.layers.dnc import DNCState
 from keras_memory.layers.encodings import SentenceEncoding
 from keras_memory.layers.encodings import TemporalEncoding
+from keras_memory.layers.hashed_memory import HashedMemory
 from keras_memory.layers.hashed_memory import HashedMemoryCell
 from keras_memory.layers.hashed_memory import HashedState
 from keras_memory.layers.memn2n import MemN2N
@@ -31,7 +33,8 @@ from keras_memory.layers.ntm_heads import NTMWriteHead
 from keras_memory.layers.product_key_memory import ProductKeyMemory
 
 __all__ = [
-    "DNC", "DNCCell", "DNCState", "HashedMemoryCell", "HashedState", "HeadParameters",
+    "DNC", "DNCCell", "DNCState", "HashedMemory", "HashedMemoryCell", "HashedState",
+    "HeadParameters",
     "MemN2N", "MemoryHop", "MemoryNetwork",
     "NTM", "NTMCell",
     "NTMReadHead", "NTMState", "NTMWriteHead", "ProductKeyMemory", "SentenceEncoding",

@@ -1,5 +1,6 @@
-"""`HashedMemoryCell`: a recurrent memory of hashed buckets that writes as it
-reads (locality-sensitive hashing; moving-average writes)."""
+"""Memories of hashed buckets (locality-sensitive hashing): `HashedMemory`, a
+layer over learned slots, and `HashedMemoryCell`, a recurrent memory that
+writes as it reads (moving-average writes)."""
 
 import collections
 import math
@@ -8,8 +9,152 @@ import keras
 from keras import ops
 
 from keras_memory import _validation as check
+from keras_memory.addressing.hashing import ema_write
 from keras_memory.addressing.hashing import hashed_lookup
 from keras_memory.recurrent import MemoryCell
+
+def _hash_bits(num_buckets):
+    num_buckets = check.positive_int("num_buckets", num_buckets)
+    bits = round(math.log2(num_buckets))
+    if 2**bits != num_buckets or bits > 30:
+        raise ValueError(
+            "`num_buckets` must be a power of two up to 2 ** 30 (a key's bucket "
+            f"is its sign bits), received num_buckets={num_buckets}."
+        )
+    return bits
+
+
+def _add_projections(layer, features):
+    """The fixed random hash directions, `[num_tables, bits, features]`."""
+    return layer.add_weight(
+        name="projections", shape=(layer.num_tables, layer.bits, features),
+        initializer=keras.initializers.RandomNormal(seed=layer.seed), trainable=False)
+
+
+def _read_buckets(slots, buckets):
+    """The mean over tables of the rows `buckets [B, T]` pick from `slots [T, S,
+    V]`: `[B, V]`, `O(B * T * V)` whatever S."""
+    tables, size, width = slots.shape
+    rows = ops.cast(buckets, "int32") + ops.arange(tables, dtype="int32")[None, :] * size
+    return ops.mean(ops.take(ops.reshape(slots, (tables * size, width)), rows, axis=0), axis=1)
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class HashedMemory(keras.layers.Layer):
+    """A memory of `num_tables` tables of `num_buckets` slots; each token reads
+    the bucket it hashes to in every table.
+
+    A token hashes to one bucket per table
+    (`keras_memory.addressing.hashed_lookup`: the sign bits of fixed random
+    projections of its features, so similar tokens share buckets; the hash
+    has no gradient) and reads the mean over tables of those buckets' rows:
+    `O(num_tables * value_dim)` a token, whatever `num_buckets`.
+
+    With `decay=None` (default) the slots are a trainable weight, learned
+    by gradient like an embedding table. With a `decay` the slots are
+    written instead of trained: each training call moves every bucket hit
+    towards the mean value its tokens write (a learned projection of the
+    tokens, `slot <- decay * slot + (1 - decay) * mean`,
+    `keras_memory.addressing.ema_write`) and reads the written slots, so the
+    gradient reaches the value projection; masked tokens do not write.
+
+    Args:
+        num_buckets: int, slots per table, a power of two.
+        value_dim: int >= 1 or `None` (the input's features): the width of a
+            slot and of the output.
+        num_tables: int >= 1. Default 4.
+        decay: `None` (learned slots), or a float in `[0, 1)`: written slots,
+            what a write keeps of the old slot.
+        seed: int or `None`, for the hash projections.
+        slot_initializer: for the slots. Default normal, stddev 0.02.
+        kernel_initializer: for the value projection (with `decay`).
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: `[..., features]`.
+        mask: optional, over the leading axes; passed through. Masked tokens
+            read zeros' buckets and, with `decay`, write nothing.
+        training: with `decay`, whether to write.
+
+    Returns:
+        `[..., value_dim]`.
+
+    Examples:
+        >>> import numpy as np
+        >>> layer = HashedMemory(num_buckets=256, value_dim=8, num_tables=2)
+        >>> tuple(layer(np.ones((2, 5, 3), "float32")).shape)
+        (2, 5, 8)
+        >>> tuple(layer.slots.shape)
+        (2, 256, 8)
+    """
+
+    def __init__(self, num_buckets, value_dim=None, num_tables=4, decay=None, seed=None,
+                 slot_initializer=None, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        check.float_policy("dtype", self.dtype_policy)
+        self.bits = _hash_bits(num_buckets)
+        self.num_buckets = num_buckets
+        self.value_dim = check.optional_positive_int("value_dim", value_dim)
+        self.num_tables = check.positive_int("num_tables", num_tables)
+        self.decay = None if decay is None else check.fraction("decay", decay)
+        self.seed = seed
+        self.slot_initializer = keras.initializers.get(
+            slot_initializer or keras.initializers.RandomNormal(stddev=0.02))
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        shape = check.shape_of("inputs", input_shape)
+        if len(shape) < 2 or shape[-1] is None:
+            raise ValueError(
+                "`inputs` must be [..., features] with known features, received "
+                f"inputs with shape {tuple(shape)}."
+            )
+        features = shape[-1]
+        self.output_dim = self.value_dim or features
+        self.projections = _add_projections(self, features)
+        self.slots = self.add_weight(
+            name="slots", shape=(self.num_tables, self.num_buckets, self.output_dim),
+            initializer=self.slot_initializer, trainable=self.decay is None)
+        if self.decay is not None:
+            self.value = keras.layers.Dense(
+                self.output_dim, name="value", dtype=self.dtype_policy,
+                kernel_initializer=self.kernel_initializer)
+            self.value.build((None, features))
+
+    def call(self, inputs, mask=None, training=None):
+        shape = check.shape_of("inputs", inputs)
+        check.dim("inputs", shape, -1, self.projections.shape[-1], "features")
+        leading = ops.shape(inputs)[:-1]
+        tokens = ops.reshape(inputs, (-1, shape[-1]))
+        weights = None
+        if mask is not None:
+            weights = ops.reshape(ops.cast(mask, tokens.dtype), (-1,))
+            tokens = ops.where(weights[:, None] > 0, tokens, ops.zeros_like(tokens))
+        buckets = hashed_lookup(tokens, self.projections)
+        slots = ops.convert_to_tensor(self.slots)
+        if self.decay is not None and training:
+            slots = ema_write(slots, buckets, self.value(tokens), self.decay, weights)
+            self.slots.assign(ops.stop_gradient(slots))
+        outputs = ops.cast(_read_buckets(slots, buckets), self.compute_dtype)
+        return ops.reshape(outputs, tuple(leading) + (self.output_dim,))
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.value_dim or input_shape[-1],)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_buckets=self.num_buckets, value_dim=self.value_dim,
+            num_tables=self.num_tables, decay=self.decay, seed=self.seed,
+            slot_initializer=keras.initializers.serialize(self.slot_initializer),
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        )
+        return config
+
 
 HashedState = collections.namedtuple("HashedState", ["output", "slots", "buckets"])
 HashedState.__doc__ = """The state of a `HashedMemoryCell`.
@@ -62,14 +207,8 @@ class HashedMemoryCell(MemoryCell):
     def __init__(self, num_buckets, value_dim, num_tables=4, decay=0.5, seed=None,
                  kernel_initializer="glorot_uniform", remat="auto", **kwargs):
         super().__init__(remat=remat, **kwargs)
-        self.num_buckets = check.positive_int("num_buckets", num_buckets)
-        bits = round(math.log2(self.num_buckets))
-        if 2**bits != self.num_buckets or bits > 30:
-            raise ValueError(
-                "`num_buckets` must be a power of two up to 2 ** 30 (a key's bucket "
-                f"is its sign bits), received num_buckets={num_buckets}."
-            )
-        self.bits = bits
+        self.bits = _hash_bits(num_buckets)
+        self.num_buckets = num_buckets
         self.value_dim = check.positive_int("value_dim", value_dim)
         self.num_tables = check.positive_int("num_tables", num_tables)
         self.decay = check.fraction("decay", decay)
@@ -90,9 +229,7 @@ class HashedMemoryCell(MemoryCell):
             self.value_dim, name="value", dtype=self.dtype_policy,
             kernel_initializer=self.kernel_initializer)
         self.value.build((None, features))
-        self.projections = self.add_weight(
-            name="projections", shape=(self.num_tables, self.bits, features),
-            initializer=keras.initializers.RandomNormal(seed=self.seed), trainable=False)
+        self.projections = _add_projections(self, features)
 
     def step(self, inputs, state, training=None, constants=None):
         buckets = hashed_lookup(inputs, self.projections)  # [B, T]
