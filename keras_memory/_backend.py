@@ -12,6 +12,7 @@ which backend runs:
 """
 
 import keras
+from keras import ops
 
 from keras_memory import _keras_private
 
@@ -100,3 +101,25 @@ def holds_values(tensor):
     if backend == "tensorflow":
         return not _keras_private.in_tf_graph()
     return True
+
+
+def add_to_rows(variable, rows, updates):
+    """`variable[rows] += updates` for a 2-D variable, repeated rows summed,
+    without a new copy of the variable where the backend allows it.
+
+    `keras.ops.scatter_update` returns a new tensor, a copy of the whole
+    table per call on torch and tensorflow (on jax, whose training step
+    donates its buffers, XLA updates the table in place). There the
+    variable's own tensor is updated in place instead: torch's
+    `index_add_`, tensorflow's `scatter_nd_add` on its `tf.Variable`.
+    `rows`: int `[R]`; `updates`: `[R, columns]`, without gradient.
+    """
+    backend = keras.backend.backend()
+    rows = ops.convert_to_tensor(rows, "int32")
+    updates = ops.cast(updates, variable.dtype)
+    if backend == "torch":
+        variable.value.index_add_(0, rows, updates)
+    elif backend == "tensorflow":
+        variable.value.scatter_nd_add(rows[:, None], updates)
+    else:
+        variable.assign(ops.scatter_update(variable, rows[:, None], updates, reduction="add"))

@@ -5,8 +5,10 @@
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
+from keras_memory import _backend
 from keras_memory import _validation as check
 from keras_memory._kernels import fresh_initializer
 from keras_memory.addressing.product_keys import product_key_search
@@ -207,9 +209,7 @@ class ProductKeyMemory(keras.layers.Layer):
         checksum = ops.sum(gradients) + ops.sum(gradients * gradients)
         fresh = ops.cast(ops.not_equal(checksum, self.applied), "float32")
         step = (-self.value_learning_rate * fresh) * gradients
-        rows = ops.expand_dims(ops.convert_to_tensor(self.pending_rows), -1)
-        self.values.assign(ops.scatter_update(
-            self.values, rows, ops.cast(step, self.values.dtype), reduction="add"))
+        _backend.add_to_rows(self.values, self.pending_rows, step)
         self.applied.assign(checksum)
 
     def read(self, tokens):
@@ -222,6 +222,20 @@ class ProductKeyMemory(keras.layers.Layer):
             ops.cast(queries, "float32"), ops.cast(self.sub_keys, "float32"), self.top_k
         )
         return ops.softmax(scores, axis=-1), slots
+
+    def slot_usage(self, inputs):
+        """`[memory_size]` float32: the read weight each slot gets from
+        `inputs [..., features]`, summed over tokens and heads (each token
+        gives each head weight 1). A diagnostic, `O(memory_size)`: see
+        `keras_memory.layers.product_key_memory.usage_statistics`."""
+        shape = check.shape_of("inputs", inputs)
+        if not self.built:
+            self.build(shape)
+        check.dim("inputs", shape, -1, self.query.kernel.shape[0], "features")
+        tokens = ops.reshape(ops.convert_to_tensor(inputs), (-1, shape[-1]))
+        weights, slots = self.read(tokens)
+        return ops.segment_sum(ops.reshape(weights, (-1,)), ops.reshape(slots, (-1,)),
+                               num_segments=self.memory_size)
 
     def call(self, inputs, mask=None, training=None):
         shape = check.shape_of("inputs", inputs)
@@ -281,3 +295,34 @@ class ProductKeyMemory(keras.layers.Layer):
             kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
         )
         return config
+
+
+def usage_statistics(usage):
+    """How evenly a memory's slots are read (Lample et al. 2019, section 4.4).
+
+    Args:
+        usage: `[memory_size]` non-negative read weights per slot
+            (`ProductKeyMemory.slot_usage`).
+
+    Returns:
+        dict: `fraction_read`, the fraction of slots with any weight, and
+        `kl_from_uniform`, the KL divergence (nats) of the normalised usage
+        from the uniform distribution: 0 when every slot is read alike,
+        `log(memory_size)` when one slot takes every read.
+
+    Examples:
+        >>> stats = usage_statistics([1.0, 1.0, 0.0, 0.0])
+        >>> round(stats["fraction_read"], 2), round(stats["kl_from_uniform"], 4)
+        (0.5, 0.6931)
+    """
+    usage = np.asarray(ops.convert_to_numpy(ops.convert_to_tensor(usage, "float32")),
+                       "float64")
+    if usage.ndim != 1 or usage.size == 0 or (usage < 0).any() or usage.sum() <= 0:
+        raise ValueError(
+            "`usage` must be a non-empty [memory_size] of non-negative weights with a "
+            f"positive sum, received usage with shape {usage.shape} and sum {usage.sum()}."
+        )
+    share = usage / usage.sum()
+    read = share > 0
+    kl = float(np.sum(share[read] * np.log(share[read] * usage.size)))
+    return {"fraction_read": float(read.mean()), "kl_from_uniform": kl}
