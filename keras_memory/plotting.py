@@ -104,6 +104,75 @@ def plot_memory_attention(attention, memory_labels=None, title=None, path=None):
     return _finish(figure, path)
 
 
+def plot_slot_usage(usages, labels=None, title=None, path=None):
+    """How a large memory's slots are read, one row of panels per usage.
+
+    Left: the usage of each slot of an `n * n` product-key memory on its
+    `n x n` grid of sub-key pairs (log colour scale, unread slots white);
+    right: every usage's slots sorted from most to least read, as the share
+    of all reads (log scale), the evener the flatter.
+
+    Args:
+        usages: `[memory_size]` or `[rows, memory_size]` non-negative read
+            weights (`ProductKeyMemory.slot_usage`); `memory_size` a perfect
+            square.
+        labels: optional list of one string per row (e.g. "query norm").
+        title: optional title.
+        path: optional file name to save the picture to.
+
+    Returns:
+        The matplotlib `Figure`.
+
+    Examples:
+        >>> import numpy as np
+        >>> usage = np.random.default_rng(0).exponential(size=(2, 64))
+        >>> figure = plot_slot_usage(usage, ["even", "uneven"])
+        >>> len(figure.axes)  # two grids, their colour bars, the curves
+        5
+    """
+    usages = _as_array("usages", usages, (1, 2))
+    usages = usages[None] if usages.ndim == 1 else usages
+    rows, size = usages.shape
+    side = int(round(size ** 0.5))
+    if side * side != size or (usages < 0).any():
+        raise ValueError(
+            "`usages` must be non-negative with a perfect-square memory size on "
+            f"the last axis, received usages with shape {usages.shape}."
+        )
+    labels = list(labels) if labels is not None else [f"usage {r}" for r in range(rows)]
+    if len(labels) != rows:
+        raise ValueError(f"`labels` must have {rows} entries, received {len(labels)}.")
+    plt = _pyplot()
+    from matplotlib.colors import LogNorm
+
+    figure = plt.figure(figsize=(9.0, 3.2 * rows))
+    grid = figure.add_gridspec(rows, 2, width_ratios=[1.0, 1.3])
+    curves = figure.add_subplot(grid[:, 1])
+    for row, (usage, label) in enumerate(zip(usages, labels)):
+        axis = figure.add_subplot(grid[row, 0])
+        share = usage / max(float(usage.sum()), 1e-12)
+        read = np.where(share > 0, share, np.nan).reshape(side, side)
+        floor = float(np.nanmin(read)) if np.isfinite(read).any() else 1e-12
+        image = axis.imshow(read, cmap="viridis", interpolation="nearest",
+                            norm=LogNorm(vmin=floor, vmax=max(floor * 1.01, np.nanmax(read))))
+        axis.set_xlabel("second-half sub-key")
+        axis.set_ylabel("first-half sub-key")
+        axis.set_title(f"{label}: {np.mean(share > 0):.0%} of slots read", fontsize=9)
+        figure.colorbar(image, ax=axis, label="share of reads", fraction=0.046)
+        ordered = np.sort(share)[::-1]
+        ordered = ordered[ordered > 0]
+        curves.plot(np.arange(1, ordered.size + 1), ordered, label=label)
+    curves.set_xscale("log")
+    curves.set_yscale("log")
+    curves.axhline(1.0 / size, color="grey", linestyle=":", label="uniform")
+    curves.set_xlabel("slots, most read first")
+    curves.set_ylabel("share of reads")
+    curves.legend(fontsize=8)
+    if title:
+        _set_title(curves, title, figure)
+    return _finish(figure, path)
+
+
 def plot_ntm_trace(inputs, targets, outputs, read_weights, write_weights,
                    title=None, path=None, only_used_rows=True):
     """Input, target, output and head weights of one NTM sequence over time.

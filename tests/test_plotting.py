@@ -119,3 +119,29 @@ def test_a_long_title_wraps_inside_the_figure(tmp_path):
     assert text.get_text().replace("\n", " ") == title and "\n" in text.get_text()
     box = text.get_window_extent(figure.canvas.get_renderer())
     assert box.x0 >= 0 and box.x1 <= figure.bbox.width
+
+
+def test_plot_slot_usage_draws_each_usage_on_its_grid_and_sorted(tmp_path):
+    usage = np.zeros((2, 16), "float32")
+    usage[0] = 1.0
+    usage[1, [0, 5]] = [3.0, 1.0]
+    path = tmp_path / "usage.png"
+    figure = plotting.plot_slot_usage(usage, ["even", "two slots"], title="t", path=path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    grids = [axis for axis in figure.axes if axis.images]
+    assert len(grids) == 2
+    shown = grids[1].images[0].get_array()
+    assert shown.shape == (4, 4)
+    np.testing.assert_allclose(shown[0, 0], 0.75)   # slot 0 = sub-keys (0, 0)
+    np.testing.assert_allclose(shown[1, 1], 0.25)   # slot 5 = sub-keys (1, 1)
+    assert np.ma.count_masked(np.ma.masked_invalid(shown)) == 14  # unread: blank
+    assert "12% of slots read" in grids[1].get_title()
+    curves = [axis for axis in figure.axes if axis.get_xscale() == "log"][0]
+    np.testing.assert_allclose(curves.lines[1].get_ydata(), [0.75, 0.25])
+
+
+def test_plot_slot_usage_rejects_a_size_that_is_not_square():
+    with pytest.raises(ValueError, match="perfect-square"):
+        plotting.plot_slot_usage(np.ones(15))
+    with pytest.raises(ValueError, match="`labels` must have 2 entries"):
+        plotting.plot_slot_usage(np.ones((2, 16)), ["one"])

@@ -162,3 +162,26 @@ def test_a_training_step_past_max_tokens_is_refused_by_name():
     model.compile("sgd", "mse")
     with pytest.raises(ValueError, match="`max_tokens` must cover the tokens"):
         model.train_on_batch(np.ones((3, 6), "float32"), np.ones((3, 6), "float32"))
+
+
+def test_slot_usage_sums_each_slots_read_weights_over_tokens_and_heads():
+    layer = km.ProductKeyMemory(**SMALL, value_dim=5)
+    x = np.random.default_rng(9).normal(size=(7, 6)).astype("float32")
+    usage = to_numpy(layer.slot_usage(x))
+    weights, slots = (to_numpy(t) for t in layer.read(x))
+    expected = np.zeros(16)
+    np.add.at(expected, slots.reshape(-1), weights.reshape(-1))
+    np.testing.assert_allclose(usage, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(usage.sum(), 7 * 2, rtol=1e-5)
+
+
+def test_usage_statistics_of_even_and_of_one_slot_usage():
+    from keras_memory.layers.product_key_memory import usage_statistics
+
+    even = usage_statistics(np.ones(16))
+    assert even["fraction_read"] == 1.0 and abs(even["kl_from_uniform"]) < 1e-12
+    one = usage_statistics(np.eye(16)[3] * 5.0)
+    assert one["fraction_read"] == 1 / 16
+    np.testing.assert_allclose(one["kl_from_uniform"], np.log(16))
+    with pytest.raises(ValueError, match="usage"):
+        usage_statistics(np.zeros(16))
