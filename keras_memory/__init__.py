@@ -44,10 +44,12 @@ from keras_memory.layers.ntm import NTMState
 from keras_memory.layers.ntm_heads import HeadParameters
 from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
+from keras_memory.layers.positions import PositionEmbedding
 from keras_memory.layers.product_key_memory import ProductKeyMemory
 from keras_memory.models import dnc
 from keras_memory.models import memn2n
 from keras_memory.models import memory_network
+from keras_memory.models import memory_transformer
 from keras_memory.models import ntm
 from keras_memory.recurrent import MemoryCell
 from keras_memory.recurrent import MemoryRNN
@@ -75,6 +77,7 @@ __all__ = [
     "NTMReadHead",
     "NTMState",
     "NTMWriteHead",
+    "PositionEmbedding",
     "ProductKeyMemory",
     "SentenceEncoding",
     "TemporalEncoding",
@@ -89,6 +92,7 @@ __all__ = [
     "memn2n",
     "memory_attention",
     "memory_network",
+    "memory_transformer",
     "memory_read",
     "models",
     "ntm",

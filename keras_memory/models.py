@@ -1,17 +1,22 @@
-"""Builders: functional `keras.Model`s around one memory layer each.
+"""Builders: functional `keras.Model`s around memory layers.
 
 `memory_network` and `ntm` mirror the specification's `build/1`;
 `memn2n` is the bAbI model of Sukhbaatar et al. (2015); `dnc` is `ntm`'s
-counterpart for the Differentiable Neural Computer.
+counterpart for the Differentiable Neural Computer; `memory_transformer`
+is a causal transformer with large memory layers in place of feed-forward
+layers (Lample et al. 2019; Berges et al. 2024).
 """
 
 import keras
 
 from keras_memory import _validation as check
 from keras_memory.layers.dnc import DNC
+from keras_memory.layers.hashed_memory import HashedMemory
 from keras_memory.layers.memn2n import MemN2N
 from keras_memory.layers.memory_network import MemoryNetwork
 from keras_memory.layers.ntm import NTM
+from keras_memory.layers.positions import PositionEmbedding
+from keras_memory.layers.product_key_memory import ProductKeyMemory
 
 
 def memory_network(
@@ -198,3 +203,140 @@ def _sequence_model(layer_class, name, input_size, sequence_length, mask_value,
     if mask_value is not None:
         sequences = keras.layers.Masking(mask_value, name="padding_mask")(inputs)
     return keras.Model(inputs, layer(sequences), name=name)
+
+
+MEMORY_KINDS = ("product_key", "hashed", "dense")
+
+
+def memory_transformer(
+    vocab_size,
+    sequence_length,
+    hidden_dim=128,
+    num_layers=2,
+    num_heads=4,
+    memory="product_key",
+    memory_size=65536,
+    memory_blocks=None,
+    feed_forward_dim=None,
+    shared_memory=False,
+    dropout=0.0,
+    name="memory_transformer",
+    **memory_kwargs,
+):
+    """A small causal transformer whose chosen blocks have a memory layer in
+    place of the feed-forward layer.
+
+    Tokens are embedded, positions added (`PositionEmbedding`), then each
+    of `num_layers` pre-norm blocks adds causal self-attention and then its
+    feed-forward part: a `Dense(feed_forward_dim, gelu) -> Dense(hidden_dim)`
+    layer, or in the blocks `memory_blocks` names, the memory:
+
+    - `"product_key"`: `ProductKeyMemory(memory_size, value_dim=hidden_dim,
+      **memory_kwargs)`;
+    - `"hashed"`: `HashedMemory(num_buckets=memory_size,
+      value_dim=hidden_dim, **memory_kwargs)`;
+    - `"dense"`: a feed-forward layer of `memory_size` hidden units (each
+      unit is a key and its output row a value, a memory that reads all
+      of its slots), to compare at equal compute.
+
+    Args:
+        vocab_size: int >= 2.
+        sequence_length: int >= 1, the most tokens a sequence may have.
+        hidden_dim: int >= 1. Default 128.
+        num_layers: int >= 1. Default 2.
+        num_heads: int >= 1, attention heads; divides `hidden_dim`.
+        memory: one of `"product_key"`, `"hashed"`, `"dense"`.
+        memory_size: int, the memory's slots (`"hashed"`: buckets per
+            table). Default 65,536.
+        memory_blocks: block indices (0-based) with the memory; default the
+            middle block, `num_layers // 2`.
+        feed_forward_dim: hidden units of the other blocks' feed-forward
+            layers; default `4 * hidden_dim`.
+        shared_memory: bool; one memory layer (one table) read by every
+            memory block (Memory Layers at Scale), not one each. Not with
+            sparse value updates (`value_learning_rate`), which take the
+            rows one call read.
+        dropout: float in `[0, 1)`, after attention and feed-forward.
+        name: model name.
+        **memory_kwargs: more memory layer arguments (`num_heads`, `top_k`,
+            `key_dim`, `gated`, `value_learning_rate`, `max_tokens`,
+            `num_tables`, `seed`, ...).
+
+    Returns:
+        A `keras.Model` from int tokens `[batch, time]` (input named
+        `tokens`) to next-token logits `[batch, time, vocab_size]`; compile
+        it with `SparseCategoricalCrossentropy(from_logits=True)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> model = memory_transformer(20, 6, hidden_dim=16, memory_size=64, top_k=4,
+        ...                            key_dim=8)
+        >>> model.predict(np.ones((2, 6), "int32"), verbose=0).shape
+        (2, 6, 20)
+    """
+    vocab_size = check.positive_int("vocab_size", vocab_size, minimum=2)
+    sequence_length = check.positive_int("sequence_length", sequence_length)
+    hidden_dim = check.positive_int("hidden_dim", hidden_dim)
+    num_layers = check.positive_int("num_layers", num_layers)
+    num_heads = check.positive_int("num_heads", num_heads)
+    if hidden_dim % num_heads:
+        raise ValueError(
+            f"`num_heads` must divide `hidden_dim`, received num_heads={num_heads} and "
+            f"hidden_dim={hidden_dim}."
+        )
+    memory = check.choice("memory", memory, MEMORY_KINDS)
+    memory_size = check.positive_int("memory_size", memory_size)
+    blocks = [num_layers // 2] if memory_blocks is None else list(memory_blocks)
+    for block in blocks:
+        if not isinstance(block, int) or not 0 <= block < num_layers:
+            raise ValueError(
+                f"`memory_blocks` must hold block indices in [0, {num_layers}), received "
+                f"memory_blocks={memory_blocks}."
+            )
+    feed_forward_dim = check.positive_int(
+        "feed_forward_dim", feed_forward_dim or 4 * hidden_dim)
+    dropout = check.fraction("dropout", dropout)
+    if shared_memory and memory_kwargs.get("value_learning_rate") is not None:
+        raise ValueError(
+            "`shared_memory=True` cannot take sparse value updates "
+            "(`value_learning_rate`): they take the rows of one call a training step; "
+            "received both."
+        )
+
+    def make_memory(index):
+        layer_name = "memory" if shared_memory else f"memory_{index}"
+        if memory == "product_key":
+            return ProductKeyMemory(memory_size, value_dim=hidden_dim, name=layer_name,
+                                    **memory_kwargs)
+        if memory == "hashed":
+            return HashedMemory(memory_size, value_dim=hidden_dim, name=layer_name,
+                                **memory_kwargs)
+        return _feed_forward(memory_size, hidden_dim, layer_name)
+
+    shared = make_memory(None) if shared_memory else None
+    tokens = keras.Input((sequence_length,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(vocab_size, hidden_dim, name="token_embedding")(tokens)
+    x = PositionEmbedding(sequence_length, name="position_embedding")(x)
+    for index in range(num_layers):
+        normed = keras.layers.LayerNormalization(name=f"attention_norm_{index}")(x)
+        attended = keras.layers.MultiHeadAttention(
+            num_heads, hidden_dim // num_heads, dropout=dropout, name=f"attention_{index}",
+        )(normed, normed, use_causal_mask=True)
+        x = keras.layers.Add(name=f"attention_residual_{index}")(
+            [x, keras.layers.Dropout(dropout)(attended)])
+        normed = keras.layers.LayerNormalization(name=f"feed_forward_norm_{index}")(x)
+        if index in blocks:
+            part = shared or make_memory(index)
+        else:
+            part = _feed_forward(feed_forward_dim, hidden_dim, f"feed_forward_{index}")
+        x = keras.layers.Add(name=f"feed_forward_residual_{index}")(
+            [x, keras.layers.Dropout(dropout)(part(normed))])
+    x = keras.layers.LayerNormalization(name="final_norm")(x)
+    logits = keras.layers.Dense(vocab_size, name="logits")(x)
+    return keras.Model(tokens, logits, name=name)
+
+
+def _feed_forward(units, hidden_dim, name):
+    return keras.Sequential(
+        [keras.layers.Dense(units, activation="gelu"), keras.layers.Dense(hidden_dim)],
+        name=name)

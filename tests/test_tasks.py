@@ -328,3 +328,27 @@ def test_bit_errors_per_sequence_rejects_shapes_it_cannot_read(y_true, weight, f
     y_pred = np.ones((2, 5, 3)) if fragment == "y_pred" else np.ones_like(y_true)
     with pytest.raises(ValueError, match=fragment):
         metric.update_state(y_true, y_pred, weight)
+
+
+def test_fact_sequences_hold_every_subject_relation_pair_once():
+    facts = tasks.fact_sequences(num_subjects=5, num_relations=3, num_objects=4, seed=1)
+    assert facts.inputs.shape == facts.targets.shape == facts.weights.shape == (15, 2)
+    assert facts.inputs.dtype == facts.targets.dtype == np.int32
+    pairs = {tuple(row) for row in facts.inputs.tolist()}
+    assert len(pairs) == 15
+    subjects, relations = facts.inputs[:, 0], facts.inputs[:, 1]
+    assert set(subjects) == set(range(1, 6)) and set(relations) == set(range(6, 9))
+    np.testing.assert_array_equal(facts.targets[:, 0], relations)
+    first, end = facts.objects
+    assert (first, end, facts.vocab_size) == (9, 13, 13)
+    assert np.all((facts.targets[:, 1] >= first) & (facts.targets[:, 1] < end))
+    np.testing.assert_array_equal(facts.weights, np.tile([0.0, 1.0], (15, 1)))
+
+
+def test_fact_sequences_are_seeded_and_objects_random():
+    first = tasks.fact_sequences(50, 2, num_objects=10, seed=3)
+    np.testing.assert_array_equal(first.targets,
+                                  tasks.fact_sequences(50, 2, num_objects=10, seed=3).targets)
+    other = tasks.fact_sequences(50, 2, num_objects=10, seed=4)
+    assert not np.array_equal(first.targets, other.targets)
+    assert len(np.unique(first.targets[:, 1])) == 10

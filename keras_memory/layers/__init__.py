@@ -7,6 +7,7 @@
 - `ntm_heads`, `ntm`: `NTMReadHead`, `NTMWriteHead`, `NTMCell`, `NTM`;
 - `dnc`: `DNCCell`, `DNC`;
 - `product_key_memory`: `ProductKeyMemory` (large memories, product keys);
+- `positions`: `PositionEmbedding` (for `keras_memory.memory_transformer`);
 - `hashed_memory`: `HashedMemory` (hashed buckets over learned slots) and
   `HashedMemoryCell` (a recurrent memory of hashed buckets);
 - `controller_cell`: `ControllerCell`, the controller and output
@@ -30,6 +31,7 @@ from keras_memory.layers.ntm import NTMState
 from keras_memory.layers.ntm_heads import HeadParameters
 from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
+from keras_memory.layers.positions import PositionEmbedding
 from keras_memory.layers.product_key_memory import ProductKeyMemory
 
 __all__ = [
@@ -37,6 +39,6 @@ __all__ = [
     "HeadParameters",
     "MemN2N", "MemoryHop", "MemoryNetwork",
     "NTM", "NTMCell",
-    "NTMReadHead", "NTMState", "NTMWriteHead", "ProductKeyMemory", "SentenceEncoding",
+    "NTMReadHead", "NTMState", "NTMWriteHead", "PositionEmbedding", "ProductKeyMemory", "SentenceEncoding",
     "TemporalEncoding",
 ]
