@@ -162,7 +162,7 @@ def main(argv=None):
                     rows.append((backend, side, tokens, size, result))
                     print(backend, side, tokens, size, result, flush=True)
     print(f"\n{'backend':<11} {'side':<7} {'tokens':>7} {'N':>8} {'step s':>8} "
-          f"{'vs first N':>10} {'peak GB':>8}")
+          f"{'vs first N':>10} {'peak GB':>8} {'table GB':>8}")
     first = {}
     for backend, side, tokens, size, result in rows:
         step = result.get("step_s")
@@ -172,9 +172,11 @@ def main(argv=None):
         ratio = f"{step / first[key]:>10.2f}" if step and key in first else f"{'':>10}"
         print(f"{backend:<11} {side:<7} {tokens:>7} {size:>8} "
               + (f"{step:>8.3f} " if step else f"{'-':>8} ") + ratio
-              + f" {result.get('peak_gb', float('nan')):>8.2f}  {result.get('note', '')}")
+              + f" {result.get('peak_gb', float('nan')):>8.2f} {size * VALUE_DIM * 4 / 2**30:>8.2f}"
+              + f"  {result.get('note', '')}")
     print("step s: median seconds a training step; vs first N: over the smallest size "
-          "that ran; peak GB: the worker process's peak resident memory")
+          "that ran; peak GB: the worker process's peak resident memory; table GB: the "
+          "float32 value table alone")
 
 
 if __name__ == "__main__":

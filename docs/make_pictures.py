@@ -5,9 +5,9 @@
 Trains the copy NTM (`examples/copy_task.py`, its defaults: until under 0.1
 bit errors per sequence), the copy DNC (`examples/dnc_tasks.py`) and the
 bAbI model on task 2 (`examples/babi_memn2n.py --tasks 2 --plot`; the
-data is downloaded unless `KERAS_MEMORY_BABI_DIR` points at it), then
-copies their pictures into `docs/images/`. About 5 minutes on a 2-core
-CPU with jax.
+data is downloaded unless `KERAS_MEMORY_BABI_DIR` points at it) and the
+product-key memories of `examples/memory_layers.py`, then copies their
+pictures into `docs/images/`. About 12 minutes on a 2-core CPU with jax.
 """
 
 import os
@@ -25,6 +25,9 @@ PICTURES = [
      "dnc_trace.png"),
     (["babi_memn2n.py", "--tasks", "2", "--plot", "--output-dir", f"{RUNS}/babi"],
      f"{RUNS}/babi/attention.png", "babi_attention.png"),
+    (["memory_layers.py", "--models", "product_key,product_key_no_norm",
+      "--output-dir", f"{RUNS}/memory_layers"],
+     f"{RUNS}/memory_layers/slot_usage.png", "slot_usage.png"),
 ]
 
 

@@ -29,14 +29,14 @@ def make_parser():
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"],
                         help="Keras backend (default: $KERAS_BACKEND or jax)")
-    parser.add_argument("--subjects", type=int, default=2048, help="subjects of the facts")
+    parser.add_argument("--subjects", type=int, default=4096, help="subjects of the facts")
     parser.add_argument("--relations", type=int, default=8, help="relations per subject")
     parser.add_argument("--objects", type=int, default=256, help="objects to draw from")
     parser.add_argument("--memory-size", type=int, default=65536,
                         help="slots: product keys (a square), hashed (over 4 tables)")
     parser.add_argument("--hidden-dim", type=int, default=64, help="transformer width")
     parser.add_argument("--top-k", type=int, default=16, help="product-key slots per head")
-    parser.add_argument("--epochs", type=int, default=40, help="passes over the facts")
+    parser.add_argument("--epochs", type=int, default=30, help="passes over the facts")
     parser.add_argument("--batch-size", type=int, default=256, help="facts per batch")
     parser.add_argument("--models", default="product_key,product_key_no_norm,hashed,dense",
                         help="which models to train, comma-separated")
@@ -60,7 +60,7 @@ def product_key_macs(args):
 def memory_settings(name, args):
     """`(memory_transformer arguments, multiply-adds a token)` of one model."""
     product_key = dict(memory="product_key", memory_size=args.memory_size,
-                       num_heads=MEMORY_HEADS, top_k=args.top_k, key_dim=KEY_DIM)
+                       memory_heads=MEMORY_HEADS, top_k=args.top_k, key_dim=KEY_DIM)
     if name == "product_key":
         return product_key, product_key_macs(args)
     if name == "product_key_no_norm":

@@ -216,6 +216,7 @@ def memory_transformer(
     num_heads=4,
     memory="product_key",
     memory_size=65536,
+    memory_heads=4,
     memory_blocks=None,
     feed_forward_dim=None,
     shared_memory=False,
@@ -248,6 +249,8 @@ def memory_transformer(
         memory: one of `"product_key"`, `"hashed"`, `"dense"`.
         memory_size: int, the memory's slots (`"hashed"`: buckets per
             table). Default 65,536.
+        memory_heads: int >= 1, the product-key memory's query heads
+            (its `num_heads`). Default 4.
         memory_blocks: block indices (0-based) with the memory; default the
             middle block, `num_layers // 2`.
         feed_forward_dim: hidden units of the other blocks' feed-forward
@@ -258,9 +261,9 @@ def memory_transformer(
             rows one call read.
         dropout: float in `[0, 1)`, after attention and feed-forward.
         name: model name.
-        **memory_kwargs: more memory layer arguments (`num_heads`, `top_k`,
-            `key_dim`, `gated`, `value_learning_rate`, `max_tokens`,
-            `num_tables`, `seed`, ...).
+        **memory_kwargs: more memory layer arguments (`top_k`, `key_dim`,
+            `gated`, `value_learning_rate`, `max_tokens`, `num_tables`,
+            `seed`, ...).
 
     Returns:
         A `keras.Model` from int tokens `[batch, time]` (input named
@@ -306,8 +309,8 @@ def memory_transformer(
     def make_memory(index):
         layer_name = "memory" if shared_memory else f"memory_{index}"
         if memory == "product_key":
-            return ProductKeyMemory(memory_size, value_dim=hidden_dim, name=layer_name,
-                                    **memory_kwargs)
+            return ProductKeyMemory(memory_size, value_dim=hidden_dim,
+                                    num_heads=memory_heads, name=layer_name, **memory_kwargs)
         if memory == "hashed":
             return HashedMemory(memory_size, value_dim=hidden_dim, name=layer_name,
                                 **memory_kwargs)

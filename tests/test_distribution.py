@@ -1,4 +1,5 @@
-"""Data-parallel training through keras.distribution (JAX only)."""
+"""Data-parallel training and a model-parallel value table through
+keras.distribution (JAX only)."""
 
 import os
 import pathlib
@@ -47,3 +48,22 @@ def test_copy_example_runs_data_parallel_on_two_devices(tmp_path):
     # The default batch is one sequence per device; the saved model reloads.
     assert re.search(r"reloaded model differs by 0\.0e\+00", result.stdout), result.stdout
     assert (tmp_path / "copy_trace.png").exists()
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax",
+    reason="keras.distribution.ModelParallel is implemented for the JAX backend",
+)
+@pytest.mark.parametrize("updates", ["dense", "sparse"])
+def test_a_value_table_split_across_two_devices_computes_what_one_does(updates):
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    worker = WORKER.with_name("model_parallel_worker.py")
+    result = subprocess.run([sys.executable, str(worker)] + (["--sparse"] * (updates == "sparse")),
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "shards [(128, 16), (128, 16)] one-device shards [(256, 16)]" in result.stdout
+    match = re.search(r"moved (\S+) outputs (\S+) weights (\S+)", result.stdout)
+    assert match, result.stdout
+    moved, outputs, weights = (float(g) for g in match.groups())
+    assert moved > 1e-4  # training did change the weights
+    assert outputs <= 1e-5 and weights <= 1e-5

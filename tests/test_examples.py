@@ -19,12 +19,27 @@ def load(name):
 
 
 @pytest.mark.parametrize("name", ["memory_network_lookup", "copy_task", "babi_memn2n",
-                                  "curve_table"])
+                                  "curve_table", "memory_layers"])
 def test_every_option_has_help_and_shows_its_default(name):
     parser = load(name).make_parser()
     assert parser.formatter_class is argparse.ArgumentDefaultsHelpFormatter
     silent = [a.option_strings for a in parser._actions if a.option_strings and not a.help]
     assert silent == []
+
+
+def test_memory_layers_example(tmp_path):
+    results = load("memory_layers").main(
+        ["--subjects", "16", "--relations", "2", "--objects", "4", "--memory-size", "256",
+         "--hidden-dim", "16", "--top-k", "4", "--epochs", "1", "--batch-size", "16",
+         "--output-dir", str(tmp_path)])
+    assert list(results) == ["product_key", "product_key_no_norm", "hashed", "dense"]
+    # Equal compute a token: the dense layer's width matches the product keys'.
+    assert results["dense"]["memory_macs_per_token"] == pytest.approx(
+        results["product_key"]["memory_macs_per_token"], rel=0.01)
+    assert 0.0 < results["product_key"]["fraction_read"] <= 1.0
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["results"]["hashed"]["facts_answered"] == results["hashed"]["facts_answered"]
+    assert (tmp_path / "slot_usage.png").exists()
 
 
 def test_memory_network_lookup_example(tmp_path, capsys):

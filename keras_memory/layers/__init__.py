@@ -39,6 +39,7 @@ __all__ = [
     "HeadParameters",
     "MemN2N", "MemoryHop", "MemoryNetwork",
     "NTM", "NTMCell",
-    "NTMReadHead", "NTMState", "NTMWriteHead", "PositionEmbedding", "ProductKeyMemory", "SentenceEncoding",
+    "NTMReadHead", "NTMState", "NTMWriteHead", "PositionEmbedding", "ProductKeyMemory",
+    "SentenceEncoding",
     "TemporalEncoding",
 ]

@@ -11,6 +11,7 @@ from keras import ops
 from keras_memory import _validation as check
 from keras_memory.addressing.hashing import ema_write
 from keras_memory.addressing.hashing import hashed_lookup
+from keras_memory.layers._token_memory import TokenMemory
 from keras_memory.recurrent import MemoryCell
 
 def _hash_bits(num_buckets):
@@ -40,7 +41,7 @@ def _read_buckets(slots, buckets):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class HashedMemory(keras.layers.Layer):
+class HashedMemory(TokenMemory):
     """A memory of `num_tables` tables of `num_buckets` slots; each token reads
     the bucket it hashes to in every table.
 
@@ -90,28 +91,17 @@ class HashedMemory(keras.layers.Layer):
 
     def __init__(self, num_buckets, value_dim=None, num_tables=4, decay=None, seed=None,
                  slot_initializer=None, kernel_initializer="glorot_uniform", **kwargs):
-        super().__init__(**kwargs)
-        check.float_policy("dtype", self.dtype_policy)
+        super().__init__(value_dim=value_dim, **kwargs)
         self.bits = _hash_bits(num_buckets)
         self.num_buckets = num_buckets
-        self.value_dim = check.optional_positive_int("value_dim", value_dim)
         self.num_tables = check.positive_int("num_tables", num_tables)
         self.decay = None if decay is None else check.fraction("decay", decay)
         self.seed = seed
         self.slot_initializer = keras.initializers.get(
             slot_initializer or keras.initializers.RandomNormal(stddev=0.02))
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.supports_masking = True
 
-    def build(self, input_shape):
-        shape = check.shape_of("inputs", input_shape)
-        if len(shape) < 2 or shape[-1] is None:
-            raise ValueError(
-                "`inputs` must be [..., features] with known features, received "
-                f"inputs with shape {tuple(shape)}."
-            )
-        features = shape[-1]
-        self.output_dim = self.value_dim or features
+    def build_memory(self, features):
         self.projections = _add_projections(self, features)
         self.slots = self.add_weight(
             name="slots", shape=(self.num_tables, self.num_buckets, self.output_dim),
@@ -123,10 +113,7 @@ class HashedMemory(keras.layers.Layer):
             self.value.build((None, features))
 
     def call(self, inputs, mask=None, training=None):
-        shape = check.shape_of("inputs", inputs)
-        check.dim("inputs", shape, -1, self.projections.shape[-1], "features")
-        leading = ops.shape(inputs)[:-1]
-        tokens = ops.reshape(inputs, (-1, shape[-1]))
+        tokens, leading = self.tokens(inputs)
         weights = None
         if mask is not None:
             weights = ops.reshape(ops.cast(mask, tokens.dtype), (-1,))
@@ -137,19 +124,13 @@ class HashedMemory(keras.layers.Layer):
             slots = ema_write(slots, buckets, self.value(tokens), self.decay, weights)
             self.slots.assign(ops.stop_gradient(slots))
         outputs = ops.cast(_read_buckets(slots, buckets), self.compute_dtype)
-        return ops.reshape(outputs, tuple(leading) + (self.output_dim,))
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.value_dim or input_shape[-1],)
+        return self.untokens(outputs, leading)
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            num_buckets=self.num_buckets, value_dim=self.value_dim,
-            num_tables=self.num_tables, decay=self.decay, seed=self.seed,
+            num_buckets=self.num_buckets, num_tables=self.num_tables, decay=self.decay,
+            seed=self.seed,
             slot_initializer=keras.initializers.serialize(self.slot_initializer),
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
         )

@@ -12,6 +12,7 @@ from keras_memory import _backend
 from keras_memory import _validation as check
 from keras_memory._kernels import fresh_initializer
 from keras_memory.addressing.product_keys import product_key_search
+from keras_memory.layers._token_memory import TokenMemory
 
 
 def _perfect_square_root(memory_size):
@@ -27,7 +28,7 @@ def _perfect_square_root(memory_size):
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
-class ProductKeyMemory(keras.layers.Layer):
+class ProductKeyMemory(TokenMemory):
     """A key-value memory of `memory_size` slots that reads `top_k` per head.
 
     Each token's features give one query per head (a dense projection,
@@ -100,11 +101,9 @@ class ProductKeyMemory(keras.layers.Layer):
         kernel_regularizer=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check.float_policy("dtype", self.dtype_policy)
+        super().__init__(value_dim=value_dim, **kwargs)
         self.num_sub_keys = _perfect_square_root(memory_size)
         self.memory_size = memory_size
-        self.value_dim = check.optional_positive_int("value_dim", value_dim)
         self.num_heads = check.positive_int("num_heads", num_heads)
         self.top_k = check.positive_int("top_k", top_k)
         if self.top_k > self.num_sub_keys:
@@ -133,17 +132,8 @@ class ProductKeyMemory(keras.layers.Layer):
         self.max_tokens = check.optional_positive_int("max_tokens", max_tokens)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.supports_masking = True
 
-    def build(self, input_shape):
-        shape = check.shape_of("inputs", input_shape)
-        if len(shape) < 2 or shape[-1] is None:
-            raise ValueError(
-                "`inputs` must be [..., features] with known features, received "
-                f"inputs with shape {tuple(shape)}."
-            )
-        features = shape[-1]
-        self.output_dim = self.value_dim or features
+    def build_memory(self, features):
         dense = dict(kernel_regularizer=self.kernel_regularizer, dtype=self.dtype_policy)
         # Each projection draws its own kernel (one initializer instance
         # returns the same values at every call).
@@ -181,35 +171,45 @@ class ProductKeyMemory(keras.layers.Layer):
             self.output_projection.build((None, self.output_dim))
 
     def _build_sparse_updates(self):
-        """The rows of the last training step and their gradient.
+        """What the next call needs to update the rows the last training step
+        read.
 
-        `row_gradients` is a trainable weight the optimizer overwrites with
-        its gradient (`overwrite_with_gradient`): the reads add it and take
-        it away again (`+ g - stop_gradient(g)`), so its gradient is the
-        loss's gradient with respect to each row read. `pending_rows` holds
-        which table row each entry came from; `applied` a checksum of the
-        gradient the table last took, so that no gradient is applied twice.
+        `read_gradients` is a trainable weight the optimizer overwrites with
+        its gradient (`overwrite_with_gradient`): each token's read adds it
+        and takes it away again (`+ g - stop_gradient(g)`), so its gradient
+        is the loss's gradient with respect to each token's read, `[tokens,
+        value_dim]`. A row's gradient is its read weight times that:
+        `pending_rows` and `pending_weights` hold which row each
+        (token, head, slot) read and with what weight; `applied` a checksum
+        of the gradient the table last took, so that none applies twice.
         """
         reads = self.max_tokens * self.num_heads * self.top_k
-        self.row_gradients = self.add_weight(
-            name="row_gradients", shape=(reads, self.output_dim), initializer="zeros")
-        self.row_gradients.overwrite_with_gradient = True
+        self.read_gradients = self.add_weight(
+            name="read_gradients", shape=(self.max_tokens, self.output_dim),
+            initializer="zeros")
+        self.read_gradients.overwrite_with_gradient = True
         self.pending_rows = self.add_weight(
             name="pending_rows", shape=(reads,), initializer="zeros", dtype="int32",
             trainable=False)
+        self.pending_weights = self.add_weight(
+            name="pending_weights", shape=(reads,), initializer="zeros", trainable=False)
         self.applied = self.add_weight(
             name="applied", shape=(), initializer="zeros", trainable=False)
 
     def apply_pending_update(self):
         """Updates the table rows the last training step read, once: `row -=
-        value_learning_rate * gradient`, summed over repeated rows. Every
-        call of a sparse layer runs it first."""
-        gradients = ops.stop_gradient(ops.convert_to_tensor(self.row_gradients))
+        value_learning_rate * read weight * gradient of the token's read`,
+        summed over repeated rows. Every call of a sparse layer runs it
+        first."""
+        gradients = ops.stop_gradient(ops.convert_to_tensor(self.read_gradients))
         gradients = ops.cast(gradients, "float32")
         checksum = ops.sum(gradients) + ops.sum(gradients * gradients)
         fresh = ops.cast(ops.not_equal(checksum, self.applied), "float32")
-        step = (-self.value_learning_rate * fresh) * gradients
-        _backend.add_to_rows(self.values, self.pending_rows, step)
+        weights = ops.reshape(ops.convert_to_tensor(self.pending_weights),
+                              (self.max_tokens, self.num_heads * self.top_k, 1))
+        step = (-self.value_learning_rate * fresh) * weights * gradients[:, None, :]
+        _backend.add_to_rows(self.values, self.pending_rows,
+                             ops.reshape(step, (-1, self.output_dim)))
         self.applied.assign(checksum)
 
     def read(self, tokens):
@@ -228,62 +228,46 @@ class ProductKeyMemory(keras.layers.Layer):
         `inputs [..., features]`, summed over tokens and heads (each token
         gives each head weight 1). A diagnostic, `O(memory_size)`: see
         `keras_memory.layers.product_key_memory.usage_statistics`."""
-        shape = check.shape_of("inputs", inputs)
-        if not self.built:
-            self.build(shape)
-        check.dim("inputs", shape, -1, self.query.kernel.shape[0], "features")
-        tokens = ops.reshape(ops.convert_to_tensor(inputs), (-1, shape[-1]))
+        tokens, _ = self.tokens(inputs)
         weights, slots = self.read(tokens)
         return ops.segment_sum(ops.reshape(weights, (-1,)), ops.reshape(slots, (-1,)),
                                num_segments=self.memory_size)
 
     def call(self, inputs, mask=None, training=None):
-        shape = check.shape_of("inputs", inputs)
-        check.dim("inputs", shape, -1, self.query.kernel.shape[0], "features")
-        leading = ops.shape(inputs)[:-1]
-        tokens = ops.reshape(inputs, (-1, shape[-1]))
+        tokens, leading = self.tokens(inputs)
         sparse = self.value_learning_rate is not None
         if sparse:
             self.apply_pending_update()
         weights, slots = self.read(tokens)
         rows = ops.take(self.values, slots, axis=0)  # [T, H, k, value_dim]
-        if sparse and training:
-            rows = self._with_row_gradients(rows, slots)
         outputs = ops.einsum("thk,thkv->tv", ops.cast(weights, rows.dtype), rows)
+        if sparse and training:
+            outputs = self._with_read_gradients(outputs, weights, slots)
         if self.gated:
             outputs = self.output_projection(outputs * ops.silu(self.gate(tokens)))
-        return ops.reshape(outputs, tuple(leading) + (self.output_dim,))
+        return self.untokens(outputs, leading)
 
-    def _with_row_gradients(self, rows, slots):
-        """`rows`, unchanged, but differentiable through `row_gradients`; the
-        slots read become the pending rows."""
-        count = rows.shape[0] * self.num_heads * self.top_k if rows.shape[0] else None
-        capacity = self.row_gradients.shape[0]
-        if count is not None and count > capacity:
+    def _with_read_gradients(self, reads, weights, slots):
+        """`reads [T, value_dim]`, unchanged, but differentiable through
+        `read_gradients`; the slots read and their weights become pending."""
+        tokens = reads.shape[0]
+        if tokens is not None and tokens > self.max_tokens:
             raise ValueError(
                 f"`max_tokens` must cover the tokens of a training step: "
-                f"max_tokens={self.max_tokens} holds {capacity} reads, and this step "
-                f"reads {count} ({rows.shape[0]} tokens x {self.num_heads} heads x "
-                f"{self.top_k} slots)."
+                f"max_tokens={self.max_tokens}, and this step reads for {tokens} tokens."
             )
-        flat_slots = ops.reshape(slots, (-1,))
-        used = ops.shape(flat_slots)[0]
-        self.pending_rows.assign(ops.pad(flat_slots, [[0, capacity - used]]))
-        probe = ops.convert_to_tensor(self.row_gradients)[:used]
-        probe = ops.reshape(ops.cast(probe, rows.dtype), ops.shape(rows))
-        return rows + probe - ops.stop_gradient(probe)
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.value_dim or input_shape[-1],)
+        used = ops.shape(reads)[0]
+        room = [[0, (self.max_tokens - used) * self.num_heads * self.top_k]]
+        self.pending_rows.assign(ops.pad(ops.reshape(slots, (-1,)), room))
+        self.pending_weights.assign(
+            ops.pad(ops.reshape(ops.stop_gradient(weights), (-1,)), room))
+        probe = ops.cast(ops.convert_to_tensor(self.read_gradients)[:used], reads.dtype)
+        return reads + probe - ops.stop_gradient(probe)
 
     def get_config(self):
         config = super().get_config()
         config.update(
             memory_size=self.memory_size,
-            value_dim=self.value_dim,
             num_heads=self.num_heads,
             top_k=self.top_k,
             key_dim=self.key_dim,
