@@ -103,3 +103,28 @@ def mean_of(before, after):
         "warmup_s": (before.get("warmup_s", 0) + after.get("warmup_s", 0)) / 2,
         "drift": after["sequences_per_s"] / before["sequences_per_s"],
     }
+
+
+def sweep(script, rows, sizes, extra, **limits):
+    """Runs `script`'s worker for every row and size, the sizes of a row in
+    order until one stops (the larger are then not run).
+
+    `rows`: `(backend, *key)` tuples; `extra(key, size)`: the worker's
+    arguments for a cell. Prints each cell as it ends; returns
+    `{(backend, *key, size): result}` (a stopped cell's result: `{"note":
+    why}`).
+    """
+    results = {}
+    for backend, *key in rows:
+        stopped = None
+        for size in sizes:
+            try:
+                if stopped:
+                    raise ChildStopped(f"not run (stopped at N={stopped})")
+                result = run_worker(script, backend, extra(key, size), **limits)
+            except ChildStopped as stop:
+                result = {"note": stop.reason}
+                stopped = stopped or size
+            results[(backend, *key, size)] = result
+            print(backend, *key, size, result, flush=True)
+    return results

@@ -7,8 +7,8 @@ Every cell (backend x side x memory size x batch of tokens) trains a
 one-layer model in its own process: `Input([seq, 256]) -> memory ->
 output`, mean squared error, Adam 1e-3, on one fixed random batch; it
 prints the median time of `--steps` training steps after two untimed ones
-(compilation included there) and the process's peak resident memory. The
-sides:
+(compilation included there), the process's peak resident memory and its
+resident memory after the steps. The sides:
 
 - `sparse`: `ProductKeyMemory(value_learning_rate=...)`: the rows read
   get SGD in the layer, the optimizer keeps no state for the table;
@@ -88,6 +88,7 @@ def worker(args):
         if step >= 2:
             times.append(time.perf_counter() - start)
     harness.report({"step_s": statistics.median(times), "peak_gb": harness.peak_gb(),
+                    "resident_gb": harness.resident_gb(os.getpid()),
                     "finite": bool(np.isfinite(float(loss)))})
 
 
@@ -110,6 +111,7 @@ def peer_worker(args, x, y):
         if step >= 2:
             times.append(time.perf_counter() - start)
     return {"step_s": statistics.median(times), "peak_gb": harness.peak_gb(),
+            "resident_gb": harness.resident_gb(os.getpid()),
             "finite": bool(torch.isfinite(loss))}
 
 
@@ -140,29 +142,18 @@ def main(argv=None):
     sizes = [int(n) for n in args.sizes.split(",")]
     sides = args.sides.split(",") + (["peer"] if args.peer else [])
     limits = dict(memory_gb=args.memory_limit, seconds=args.time_limit)
-    rows = []
     print(f"product-key memory training step, {args.steps} timed steps, "
           f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}", flush=True)
-    for backend in args.backends.split(","):
-        for side in sides:
-            if side == "peer" and backend != "torch":
-                continue
-            for tokens in args.tokens.split(","):
-                stopped = None
-                for size in sizes:
-                    extra = ["--side", side, "--cell-size", str(size), "--cell-tokens", tokens,
-                             "--steps", str(args.steps)]
-                    try:
-                        if stopped:
-                            raise harness.ChildStopped(f"not run (stopped at N={stopped})")
-                        result = harness.run_worker(__file__, backend, extra, **limits)
-                    except harness.ChildStopped as stop:
-                        result = {"note": stop.reason}
-                        stopped = stopped or size
-                    rows.append((backend, side, tokens, size, result))
-                    print(backend, side, tokens, size, result, flush=True)
+    cells = [(backend, side, tokens) for backend in args.backends.split(",")
+             for side in sides if side != "peer" or backend == "torch"
+             for tokens in args.tokens.split(",")]
+    results = harness.sweep(__file__, cells, sizes, lambda key, size: [
+        "--side", key[0], "--cell-size", str(size), "--cell-tokens", key[1],
+        "--steps", str(args.steps)], **limits)
+    rows = [(backend, side, tokens, size, result)
+            for (backend, side, tokens, size), result in results.items()]
     print(f"\n{'backend':<11} {'side':<7} {'tokens':>7} {'N':>8} {'step s':>8} "
-          f"{'vs first N':>10} {'peak GB':>8} {'table GB':>8}")
+          f"{'vs first N':>10} {'peak GB':>8} {'end GB':>7} {'table GB':>8}")
     first = {}
     for backend, side, tokens, size, result in rows:
         step = result.get("step_s")
@@ -172,10 +163,13 @@ def main(argv=None):
         ratio = f"{step / first[key]:>10.2f}" if step and key in first else f"{'':>10}"
         print(f"{backend:<11} {side:<7} {tokens:>7} {size:>8} "
               + (f"{step:>8.3f} " if step else f"{'-':>8} ") + ratio
-              + f" {result.get('peak_gb', float('nan')):>8.2f} {size * VALUE_DIM * 4 / 2**30:>8.2f}"
+              + f" {result.get('peak_gb', float('nan')):>8.2f}"
+              + f" {result.get('resident_gb', float('nan')):>7.2f}"
+              + f" {size * VALUE_DIM * 4 / 2**30:>8.2f}"
               + f"  {result.get('note', '')}")
     print("step s: median seconds a training step; vs first N: over the smallest size "
-          "that ran; peak GB: the worker process's peak resident memory; table GB: the "
+          "that ran; peak GB: the worker process's peak resident memory (initialisation "
+          "included); end GB: its resident memory after the timed steps; table GB: the "
           "float32 value table alone")
 
 

@@ -2,4 +2,4 @@
 
 # Scripts run in subprocesses by the tests; importing them (as
 # --doctest-modules would) sets environment variables for the whole run.
-collect_ignore = ["cross_backend_worker.py", "distribution_worker.py"]
+collect_ignore = ["cross_backend_worker.py", "distribution_worker.py", "model_parallel_worker.py"]

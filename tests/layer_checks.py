@@ -9,6 +9,8 @@ under the `mixed_float16` and `mixed_bfloat16` policies and, given masks,
 checks that what is masked out cannot change the outputs.
 """
 
+import inspect
+
 import keras
 import numpy as np
 from gradients import weight_gradients
@@ -91,9 +93,12 @@ def _check_masking(layer, inputs, masks, nan_in_masked_slots=True):
             assert np.all(np.isfinite(a)), kind
             np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5, err_msg=kind)
     if nan_in_masked_slots:
-        # In training: a layer that writes as it reads (HashedMemory) writes then.
+        # In training, where the layer takes it: a layer that writes as it
+        # reads (HashedMemory) writes then.
+        training = {"training": True} if "training" in inspect.signature(
+            layer.call).parameters else {}
         grads = weight_gradients(layer, _single_or_list(garbage["nan"]), mask=mask_arg,
-                                 training=True)
+                                 **training)
         for variable, grad in zip(layer.trainable_variables, grads):
             assert np.all(np.isfinite(grad)), f"NaN in masked slots: {variable.path}"
 
