@@ -46,11 +46,15 @@ from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
 from keras_memory.layers.positions import PositionEmbedding
 from keras_memory.layers.product_key_memory import ProductKeyMemory
+from keras_memory.layers.sam import SAM
+from keras_memory.layers.sam import SAMCell
+from keras_memory.layers.sam import SAMState
 from keras_memory.models import dnc
 from keras_memory.models import memn2n
 from keras_memory.models import memory_network
 from keras_memory.models import memory_transformer
 from keras_memory.models import ntm
+from keras_memory.models import sam
 from keras_memory.recurrent import MemoryCell
 from keras_memory.recurrent import MemoryRNN
 from keras_memory.trace import Trace
@@ -79,6 +83,9 @@ __all__ = [
     "NTMWriteHead",
     "PositionEmbedding",
     "ProductKeyMemory",
+    "SAM",
+    "SAMCell",
+    "SAMState",
     "SentenceEncoding",
     "TemporalEncoding",
     "Trace",
@@ -97,6 +104,7 @@ __all__ = [
     "models",
     "ntm",
     "recurrent",
+    "sam",
     "tasks",
     "trace",
 ]

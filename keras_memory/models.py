@@ -2,7 +2,8 @@
 
 `memory_network` and `ntm` mirror the specification's `build/1`;
 `memn2n` is the bAbI model of Sukhbaatar et al. (2015); `dnc` is `ntm`'s
-counterpart for the Differentiable Neural Computer; `memory_transformer`
+counterpart for the Differentiable Neural Computer, `sam` for Sparse Access
+Memory; `memory_transformer`
 is a causal transformer with large memory layers in place of feed-forward
 layers (Lample et al. 2019; Berges et al. 2024).
 """
@@ -17,6 +18,7 @@ from keras_memory.layers.memory_network import MemoryNetwork
 from keras_memory.layers.ntm import NTM
 from keras_memory.layers.positions import PositionEmbedding
 from keras_memory.layers.product_key_memory import ProductKeyMemory
+from keras_memory.layers.sam import SAM
 
 
 def memory_network(
@@ -185,6 +187,30 @@ def dnc(input_size, sequence_length=None, mask_value=None, name="dnc", **layer_k
         (2, 5, 3)
     """
     return _sequence_model(DNC, name, input_size, sequence_length, mask_value,
+                           **layer_kwargs)
+
+
+def sam(input_size, sequence_length=None, mask_value=None, name="sam", **layer_kwargs):
+    """A functional `keras.Model` around one `SAM` layer (Sparse Access Memory).
+
+    Args:
+        input_size: int >= 1, features per time step.
+        sequence_length, mask_value, name: as for `ntm`.
+        **layer_kwargs: `SAM` arguments, with its defaults: `memory_size`
+            (128), `memory_dim` (32), `controller_size` (256),
+            `num_read_heads` (1), `num_reads_per_head` (4), `output_size`
+            (the input size), ...; `return_sequences` defaults to `True`.
+
+    Returns:
+        A `keras.Model`, as `ntm` does.
+
+    Examples:
+        >>> import numpy as np
+        >>> model = sam(3, memory_size=1024, memory_dim=4, controller_size=8)
+        >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
+        (2, 5, 3)
+    """
+    return _sequence_model(SAM, name, input_size, sequence_length, mask_value,
                            **layer_kwargs)
 
 

@@ -148,13 +148,15 @@ def plot_slot_usage(usages, labels=None, title=None, path=None):
     figure = plt.figure(figsize=(9.0, 3.2 * rows))
     grid = figure.add_gridspec(rows, 2, width_ratios=[1.0, 1.3])
     curves = figure.add_subplot(grid[:, 1])
-    for row, (usage, label) in enumerate(zip(usages, labels)):
+    shares = usages / np.maximum(usages.sum(axis=1, keepdims=True), 1e-12)
+    # One colour scale for every grid, down to a millionth of the largest share.
+    top = max(float(shares.max()), 1e-12)
+    scale = LogNorm(vmin=max(float(shares[shares > 0].min(initial=top)), top * 1e-6),
+                    vmax=top * 1.0001, clip=True)
+    for row, (share, label) in enumerate(zip(shares, labels)):
         axis = figure.add_subplot(grid[row, 0])
-        share = usage / max(float(usage.sum()), 1e-12)
         read = np.where(share > 0, share, np.nan).reshape(side, side)
-        floor = float(np.nanmin(read)) if np.isfinite(read).any() else 1e-12
-        image = axis.imshow(read, cmap="viridis", interpolation="nearest",
-                            norm=LogNorm(vmin=floor, vmax=max(floor * 1.01, np.nanmax(read))))
+        image = axis.imshow(read, cmap="viridis", interpolation="nearest", norm=scale)
         axis.set_xlabel("second-half sub-key")
         axis.set_ylabel("first-half sub-key")
         axis.set_title(f"{label}: {np.mean(share > 0):.0%} of slots read", fontsize=9)
@@ -273,7 +275,10 @@ def plot_trace(record, inputs=None, targets=None, sequence=0, fields=None, title
     Panels, time running left to right: the inputs and targets when given,
     the outputs, then each state field the cell draws over its memory rows
     (`record.plotted_fields`, the cell's `MemoryCell.plotted_fields`: for
-    an NTM the read and write weights, for a DNC also the usage).
+    an NTM the read and write weights, for a DNC also the usage). A field
+    `<name>_weights` beside a `<name>_rows` (a sparse cell's, `SAMCell`)
+    is drawn over the rows it names: only rows some step touched, however
+    large the memory.
 
     Args:
         record: what `keras_memory.trace` returned (a `Trace`), or a dict of
@@ -331,15 +336,32 @@ def plot_trace(record, inputs=None, targets=None, sequence=0, fields=None, title
         ("input", "inputs", inputs), ("target", "targets", targets)) if value is not None]
     panels = _channel_panels(given_arrays + [("output", "outputs", outputs)], steps,
                              "the record")
-    weights = [_head_weights(name, one(name, record[name]), steps) for name in fields]
-    for name, array in zip(fields, weights):
+    for name in fields:
+        array = _head_weights(name, one(name, record[name]), steps)
+        row_ids = np.arange(array.shape[-1])
+        sparse_rows = name.removesuffix("_weights") + "_rows"
+        if name.endswith("_weights") and sparse_rows in record:
+            # A sparse cell's weights: over the rows its `*_rows` name.
+            array, row_ids = _densify(array, _head_weights(
+                sparse_rows, one(sparse_rows, record[sparse_rows]), steps))
         rows = _used_rows([array], only_used_rows)
         # The colours of plot_ntm_trace and plot_dnc_trace.
         colour = next((c for part, c in (("read", "Blues"), ("write", "Reds"),
                                          ("usage", "Greens")) if part in name), "Purples")
         panels.append((name.replace("_", " "), _stack_heads(array, rows), colour,
-                       _row_labels(array, rows)))
+                       _row_labels(array, row_ids[rows])))
     return _draw(panels, steps, title, path)
+
+
+def _densify(weights, rows):
+    """Sparse `[time, heads, K]` weights on `rows` (the same shape) as dense
+    `[time, heads, U]` over the U rows ever touched, and those rows' ids."""
+    rows = rows.astype("int64")
+    touched, where = np.unique(rows, return_inverse=True)
+    dense = np.zeros(weights.shape[:2] + (touched.size,), "float32")
+    time, heads = np.indices(weights.shape[:2])
+    np.add.at(dense, (time[..., None], heads[..., None], where.reshape(rows.shape)), weights)
+    return dense, touched
 
 
 def _sequence_panels(inputs, targets, outputs):

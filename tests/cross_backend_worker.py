@@ -166,6 +166,22 @@ def _hashed_memory_layer_case():
     return keras.Model(inputs, outputs), [x]
 
 
+def _memory_transformer_case():
+    model = km.memory_transformer(20, 5, hidden_dim=8, num_heads=2, memory_size=64, top_k=4,
+                                  key_dim=8, gated=True, value_learning_rate=0.1,
+                                  max_tokens=10)
+    x = np.random.default_rng(10).integers(1, 20, size=(2, 5)).astype("int32")
+    return model, [x]
+
+
+def _sam_case():
+    model = km.sam(4, memory_size=32, memory_dim=4, controller_size=8, num_read_heads=2,
+                   num_reads_per_head=3, mask_value=0.0)
+    x = np.random.default_rng(9).normal(size=(2, 6, 4)).astype("float32")
+    x[1, 4:] = 0.0
+    return model, [x]
+
+
 CASES = {
     "memn2n_builder": _memn2n_builder_case,
     "ntm_read_and_write_heads": _heads_case,
@@ -189,6 +205,8 @@ CASES = {
                                                           max_tokens=10),
     "hashed_memory_cell": _hashed_memory_case,
     "hashed_memory_layer": _hashed_memory_layer_case,
+    "sam_masked": _sam_case,
+    "memory_transformer_product_keys": _memory_transformer_case,
 }
 
 

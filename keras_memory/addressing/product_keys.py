@@ -15,6 +15,7 @@ D key width (even), n sub-keys per half, k = `top_k`.
 from keras import ops
 
 from keras_memory import _validation as check
+from keras_memory.addressing import _top_k
 
 
 def _check_search(queries, sub_keys, top_k):
@@ -74,8 +75,8 @@ def product_key_search(queries, sub_keys, top_k):
     # Scores of every sub-key of each half: [B, H, n] twice.
     first = ops.einsum("bhd,hnd->bhn", queries[..., :half], sub_keys[:, 0])
     second = ops.einsum("bhd,hnd->bhn", queries[..., half:], sub_keys[:, 1])
-    first_scores, first_rows = _top_k(first, top_k)
-    second_scores, second_rows = _top_k(second, top_k)
+    first_scores, first_rows = _top_k.top_k(first, top_k)
+    second_scores, second_rows = _top_k.top_k(second, top_k)
     # Every pair of the two shortlists: [B, H, k * k] sums and slot indices.
     sums = ops.reshape(
         first_scores[..., :, None] + second_scores[..., None, :], (-1, heads, top_k * top_k)
@@ -83,33 +84,6 @@ def product_key_search(queries, sub_keys, top_k):
     slots = ops.reshape(
         first_rows[..., :, None] * n + second_rows[..., None, :], (-1, heads, top_k * top_k)
     )
-    scores, chosen = _top_k(sums, top_k)
+    scores, chosen = _top_k.top_k(sums, top_k)
     indices = ops.take_along_axis(slots, chosen, axis=-1)
-    return _by_score_then_slot(scores, indices)
-
-
-def _top_k(scores, k):
-    """`ops.top_k` with the choice kept out of the gradient: the values are
-    gathered again from `scores`, so the gradient flows to the k entries."""
-    _, rows = ops.top_k(ops.stop_gradient(scores), k, sorted=True)
-    rows = ops.cast(rows, "int32")
-    return ops.take_along_axis(scores, rows, axis=-1), rows
-
-
-def _by_score_then_slot(scores, indices):
-    """The k results reordered: score descending, then slot ascending.
-
-    Each result's rank is the number of results ahead of it (a higher score,
-    or the same score and a lower slot): `O(k^2)` comparisons a query, the
-    same order on every backend whatever its `top_k` does with ties.
-    """
-    held = ops.stop_gradient(scores)
-    ahead = ops.logical_or(
-        held[..., None, :] > held[..., :, None],
-        ops.logical_and(held[..., None, :] == held[..., :, None],
-                        indices[..., None, :] < indices[..., :, None]),
-    )
-    rank = ops.sum(ops.cast(ahead, "int32"), axis=-1)  # [B, H, k], a permutation
-    order = ops.argsort(rank, axis=-1)
-    return (ops.take_along_axis(scores, order, axis=-1),
-            ops.take_along_axis(indices, order, axis=-1))
+    return _top_k.by_score_then_index(scores, indices)

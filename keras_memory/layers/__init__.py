@@ -10,6 +10,7 @@
 - `positions`: `PositionEmbedding` (for `keras_memory.memory_transformer`);
 - `hashed_memory`: `HashedMemory` (hashed buckets over learned slots) and
   `HashedMemoryCell` (a recurrent memory of hashed buckets);
+- `sam`: `SAMCell`, `SAM` (Sparse Access Memory: top-K reads, sparse writes);
 - `controller_cell`: `ControllerCell`, the controller and output
   projection both memory cells share (on `keras_memory.recurrent.MemoryCell`).
 """
@@ -33,6 +34,9 @@ from keras_memory.layers.ntm_heads import NTMReadHead
 from keras_memory.layers.ntm_heads import NTMWriteHead
 from keras_memory.layers.positions import PositionEmbedding
 from keras_memory.layers.product_key_memory import ProductKeyMemory
+from keras_memory.layers.sam import SAM
+from keras_memory.layers.sam import SAMCell
+from keras_memory.layers.sam import SAMState
 
 __all__ = [
     "DNC", "DNCCell", "DNCState", "HashedMemory", "HashedMemoryCell", "HashedState",
@@ -40,6 +44,7 @@ __all__ = [
     "MemN2N", "MemoryHop", "MemoryNetwork",
     "NTM", "NTMCell",
     "NTMReadHead", "NTMState", "NTMWriteHead", "PositionEmbedding", "ProductKeyMemory",
+    "SAM", "SAMCell", "SAMState",
     "SentenceEncoding",
     "TemporalEncoding",
 ]

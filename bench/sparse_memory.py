@@ -1,0 +1,111 @@
+"""How a Sparse Access Memory's training sequence grows with its memory, beside
+the dense NTM.
+
+    python bench/sparse_memory.py --backends jax,torch \
+        --sizes 1024,16384,65536,1048576 --batch-sizes 1,32
+
+Every cell (backend x side x batch size x memory size) trains in its own
+process: the copy task with the NTM's settings (8-bit sequences of length
+`--length`, so `2 * length + 1` steps; M = 20, an LSTM controller of 100,
+one read head), Adam 1e-4, on one fixed batch. It prints the median time
+of `--steps` training steps after two untimed ones (compilation there) and
+the process's peak resident memory. The sides:
+
+- `sam`: `km.sam(num_reads_per_head=4)`: top-4 reads, a write to the rows
+  just read or the least recently used row;
+- `ntm`: `km.ntm`, the dense NTM (every row read and written each step).
+
+Past `--memory-limit` GB or `--time-limit` seconds a cell stops, and the
+larger sizes of its row are not run. The table gives, per side and batch,
+the seconds a training sequence takes at each size, its ratio to the
+smallest size's, and the SAM's speed-up over the NTM at each size.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+import harness
+
+MEMORY_DIM, CONTROLLER, READS = 20, 100, 4
+SIDES = ("sam", "ntm")
+
+
+def worker(args):
+    """One cell in this process: prints its result."""
+    import keras
+    import numpy as np
+
+    import keras_memory as km
+
+    keras.utils.set_random_seed(0)
+    inputs, targets, weights = km.tasks.copy_sequences(
+        args.cell_batch, args.length, args.length, seed=0)
+    build = km.sam if args.side == "sam" else km.ntm
+    options = dict(num_reads_per_head=READS) if args.side == "sam" else {}
+    model = build(inputs.shape[-1], memory_size=args.cell_size, memory_dim=MEMORY_DIM,
+                  controller_size=CONTROLLER, output_size=targets.shape[-1], **options)
+    model.compile(keras.optimizers.Adam(1e-4),
+                  keras.losses.BinaryCrossentropy(from_logits=True))
+    times = []
+    for step in range(2 + args.steps):
+        start = time.perf_counter()
+        loss = model.train_on_batch(inputs, targets, sample_weight=weights)
+        float(loss)  # wait for the step
+        if step >= 2:
+            times.append(time.perf_counter() - start)
+    harness.report({"step_s": statistics.median(times), "peak_gb": harness.peak_gb(),
+                    "finite": bool(np.isfinite(float(loss)))})
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--backends", default="jax,torch,tensorflow")
+    parser.add_argument("--sides", default="sam,ntm", help=f"of {', '.join(SIDES)}")
+    parser.add_argument("--sizes", default="1024,16384,65536,1048576",
+                        help="memory sizes (rows)")
+    parser.add_argument("--batch-sizes", default="1,32")
+    parser.add_argument("--length", type=int, default=20, help="copy sequence length")
+    parser.add_argument("--steps", type=int, default=3, help="timed training steps")
+    parser.add_argument("--memory-limit", type=float, default=20.0,
+                        help="GB of resident memory past which a cell stops")
+    parser.add_argument("--time-limit", type=float, default=600.0,
+                        help="seconds past which a cell stops")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--side", help=argparse.SUPPRESS)
+    parser.add_argument("--cell-size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--cell-batch", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
+    sizes = [int(n) for n in args.sizes.split(",")]
+    limits = dict(memory_gb=args.memory_limit, seconds=args.time_limit)
+    print(f"copy task training sequence (length {args.length}), {args.steps} timed steps, "
+          f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}", flush=True)
+    rows = [(backend, side, int(batch)) for backend in args.backends.split(",")
+            for side in args.sides.split(",") for batch in args.batch_sizes.split(",")]
+    results = harness.sweep(__file__, rows, sizes, lambda key, size: [
+        "--side", key[0], "--cell-size", str(size), "--cell-batch", str(key[1]),
+        "--length", str(args.length), "--steps", str(args.steps)], **limits)
+    print(f"\n{'backend':<11} {'side':<5} {'batch':>5} {'N':>8} {'seq s':>8} "
+          f"{'vs first N':>10} {'SAM speed-up':>12} {'peak GB':>8}")
+    for (backend, side, batch, size), result in results.items():
+        step = result.get("step_s")
+        first = next((r["step_s"] for (b, s, n, _), r in results.items()
+                      if (b, s, n) == (backend, side, batch) and "step_s" in r), None)
+        dense = results.get((backend, "ntm", batch, size), {}).get("step_s")
+        speedup = (f"{dense / step:>12.1f}" if side == "sam" and step and dense
+                   else f"{'':>12}")
+        print(f"{backend:<11} {side:<5} {batch:>5} {size:>8} "
+              + (f"{step:>8.3f} {step / first:>10.2f}" if step else f"{'-':>8} {'':>10}")
+              + f" {speedup} {result.get('peak_gb', float('nan')):>8.2f}  "
+              + result.get("note", ""))
+    print("seq s: median seconds a training step on the batch (one sequence each); "
+          "vs first N: over the smallest size that ran; SAM speed-up: the NTM's time "
+          "over the SAM's at the same size; peak GB: the worker's peak resident memory")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Sparse Access Memory as pure `keras.ops` functions (Rae et al. 2016,
+"Scaling Memory-Augmented Neural Networks with Sparse Reads and Writes").
+
+A head reads the `K` rows most similar to its key and nothing else; a
+write touches the rows the heads read at the last step and the least
+recently accessed row. A step's gradient then flows through `K` rows a
+head, not `N`: the choice of rows is made on scores without gradient
+(one scan of the `N` similarities, exact), and only the similarities of
+the rows chosen are differentiated.
+
+Shapes: B batch, H heads, N memory rows, M row width, K rows a head
+reads. A sparse weighting is a `SparseWeights(weights [B, H, K], rows [B,
+H, K])`: the weight of each row touched, and the row's index (int32).
+"""
+
+import collections
+
+from keras import ops
+
+from keras_memory import _validation as check
+from keras_memory.addressing import _top_k
+from keras_memory.addressing.ntm import EPSILON
+from keras_memory.addressing.ntm import cosine_similarity
+
+SparseWeights = collections.namedtuple("SparseWeights", ["weights", "rows"])
+SparseWeights.__doc__ = """A weighting over memory rows that is zero but on `rows`.
+
+- weights: `[B, H, K]`, the weight of each row touched.
+- rows: `[B, H, K]` int32 row indices (a row may appear more than once;
+  its weights then add).
+"""
+
+# An access below this weight does not count as one (`touch`).
+ACCESS_THRESHOLD = 0.005
+
+
+def _memory_shape(memory):
+    shape = check.shape_of("memory", memory)
+    check.rank("memory", shape, 3, "([batch, N, M])")
+    return shape
+
+
+def _with_heads(name, tensor, rank):
+    """`tensor` with a head axis (added at 1 when it has `rank - 1` axes)."""
+    shape = check.shape_of(name, tensor)
+    if len(shape) == rank - 1:
+        return ops.expand_dims(ops.convert_to_tensor(tensor), 1), True
+    check.rank(name, shape, rank, "(with or without a head axis)")
+    return ops.convert_to_tensor(tensor), False
+
+
+def gather_rows(memory, rows):
+    """The rows `rows [B, ...]` (int) of each sequence's `memory [B, N, M]`:
+    `[B, ..., M]`, differentiable with respect to `memory` (at those rows)."""
+    batch, size, width = ops.shape(memory)
+    rows = ops.cast(rows, "int32")
+    offsets = ops.reshape(ops.arange(batch, dtype="int32") * size,
+                          (-1,) + (1,) * (len(rows.shape) - 1))
+    flat = ops.reshape(memory, (-1, width))
+    return ops.take(flat, rows + offsets, axis=0)
+
+
+def sparse_content_read(key, memory, strength, num_reads, epsilon=EPSILON):
+    """The `num_reads` rows most similar to each key, and their softmax.
+
+    Each head scores every row by cosine similarity without gradient, keeps
+    the top `num_reads` (equal scores: the lower row first), and weighs them
+    by `softmax(strength * cosine)` over those rows alone, the similarities
+    of the rows kept differentiated again. With `num_reads = N` the weights
+    equal `content_addressing`'s.
+
+    Args:
+        key: `[B, H, M]` (or `[B, M]`).
+        memory: `[B, N, M]`.
+        strength: `[B, H, 1]` (or `[B, 1]`), the key strength beta >= 0.
+        num_reads: int, `1 <= num_reads <= N`.
+        epsilon: added to the squared norms (a zero key or row has
+            similarity 0, not NaN).
+
+    Returns:
+        `SparseWeights`, `[B, H, num_reads]` each (`[B, num_reads]` for a key
+        without a head axis): by weight, highest first.
+
+    Examples:
+        >>> import numpy as np
+        >>> memory = np.array([[[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]]], "float32")
+        >>> read = sparse_content_read(np.array([[1.0, 0.1]], "float32"), memory,
+        ...                            np.array([[10.0]], "float32"), num_reads=2)
+        >>> np.asarray(read.rows).tolist()
+        [[0, 2]]
+    """
+    size = _memory_shape(memory)[1]
+    num_reads = check.positive_int("num_reads", num_reads)
+    if size is not None and num_reads > size:
+        raise ValueError(
+            f"`num_reads` must be at most the memory's N = {size} rows, received "
+            f"num_reads={num_reads}."
+        )
+    key, squeeze = _with_heads("key", key, 3)
+    strength, _ = _with_heads("strength", strength, 3)
+    memory = ops.convert_to_tensor(memory)
+    # The choice: every row scored, without gradient (one scan of N).
+    scores = cosine_similarity(ops.stop_gradient(key), ops.stop_gradient(memory), epsilon)
+    _, rows = _top_k.top_k(ops.stop_gradient(scores), num_reads)
+    chosen = gather_rows(memory, rows)  # [B, H, K, M]
+    key = ops.cast(key, chosen.dtype)
+    dots = ops.sum(key[:, :, None, :] * chosen, axis=-1)
+    norms = (ops.sum(key * key, axis=-1, keepdims=True) + epsilon) * (
+        ops.sum(chosen * chosen, axis=-1) + epsilon)
+    similarity = dots / ops.sqrt(norms)
+    logits = ops.cast(strength, similarity.dtype) * similarity
+    logits, rows = _top_k.by_score_then_index(logits, rows)
+    weights = ops.softmax(logits, axis=-1)
+    if squeeze:
+        return SparseWeights(weights[:, 0], rows[:, 0])
+    return SparseWeights(weights, rows)
+
+
+def sparse_read(memory, sparse):
+    """`sum_k weights[..., k] * memory[rows[..., k]]`: `[B, H, M]` (or `[B,
+    M]`), `O(K * M)` a head whatever N.
+
+    Examples:
+        >>> import numpy as np
+        >>> memory = np.arange(6, dtype="float32").reshape(1, 3, 2)
+        >>> sparse = SparseWeights(np.array([[0.25, 0.75]], "float32"),
+        ...                        np.array([[2, 0]], "int32"))
+        >>> np.asarray(sparse_read(memory, sparse)).tolist()
+        [[1.0, 2.0]]
+    """
+    _memory_shape(memory)
+    weights = ops.convert_to_tensor(sparse.weights)
+    chosen = gather_rows(ops.convert_to_tensor(memory), sparse.rows)
+    return ops.sum(ops.cast(weights, chosen.dtype)[..., None] * chosen, axis=-2)
+
+
+def dense_weights(sparse, memory_size):
+    """A sparse weighting as the dense `[B, H, N]` (or `[B, N]`) it stands for
+    (repeated rows add). `O(K * N)`: for checks and pictures, not for steps.
+    """
+    memory_size = check.positive_int("memory_size", memory_size)
+    weights = ops.convert_to_tensor(sparse.weights)
+    hot = ops.one_hot(ops.cast(sparse.rows, "int32"), memory_size, dtype=weights.dtype)
+    return ops.sum(weights[..., None] * hot, axis=-2)
+
+
+def least_recently_used(last_access):
+    """Each sequence's row accessed longest ago: `[B]` int32, the argmin of
+    `last_access [B, N]` (equal times: the lowest row)."""
+    check.rank("last_access", check.shape_of("last_access", last_access), 2, "([batch, N])")
+    return ops.cast(ops.argmin(last_access, axis=-1), "int32")
+
+
+def sam_write_weights(previous_read, least_used, write_gate, interpolation_gate):
+    """The SAM write weighting: `write_gate * (interpolation_gate * w_read +
+    (1 - interpolation_gate) * one_hot(least_used))`.
+
+    `w_read` is the mean over read heads of the last step's read weights, so
+    a write lands on the rows just read or on the least recently used row,
+    as the gates choose; at most `H * K + 1` rows.
+
+    Args:
+        previous_read: `SparseWeights` `[B, H, K]`, the last step's reads.
+        least_used: `[B]` int, `least_recently_used`.
+        write_gate: `[B, 1]` in `[0, 1]`.
+        interpolation_gate: `[B, 1]` in `[0, 1]`.
+
+    Returns:
+        `SparseWeights` `[B, 1, H * K + 1]`: the read rows, then the least
+        used row.
+    """
+    weights = ops.convert_to_tensor(previous_read.weights)
+    heads = weights.shape[1]
+    batch = ops.shape(weights)[0]
+    write_gate = ops.cast(write_gate, weights.dtype)
+    interpolation_gate = ops.cast(interpolation_gate, weights.dtype)
+    reads = ops.reshape(weights, (batch, -1)) / heads
+    rows = ops.concatenate([
+        ops.reshape(ops.cast(previous_read.rows, "int32"), (batch, -1)),
+        ops.reshape(ops.cast(least_used, "int32"), (batch, 1))], axis=-1)
+    weights = write_gate * ops.concatenate(
+        [interpolation_gate * reads, 1.0 - interpolation_gate], axis=-1)
+    return SparseWeights(weights[:, None], rows[:, None])
+
+
+def sparse_write(memory, write, add, erase_rows):
+    """Erases `erase_rows` (to zero), then adds `weights ⊗ add` at the write's
+    rows: one scatter of `K + 1` rows a head, the rest of memory untouched.
+
+    Args:
+        memory: `[B, N, M]`.
+        write: `SparseWeights` `[B, W, K]` (W write heads).
+        add: `[B, W, M]`, what each write head adds.
+        erase_rows: `[B]` int, the row each sequence erases first (SAM's
+            least recently used row).
+
+    Returns:
+        The new `[B, N, M]` memory, differentiable with respect to `memory`,
+        the write's weights and `add`.
+
+    Examples:
+        >>> import numpy as np
+        >>> memory = np.ones((1, 3, 2), "float32")
+        >>> write = SparseWeights(np.array([[[0.5, 1.0]]], "float32"),
+        ...                       np.array([[[0, 2]]], "int32"))
+        >>> new = sparse_write(memory, write, np.array([[[2.0, 2.0]]], "float32"),
+        ...                    erase_rows=np.array([2]))
+        >>> np.asarray(new)[0].tolist()
+        [[2.0, 2.0], [1.0, 1.0], [2.0, 2.0]]
+    """
+    batch, size, width = _memory_shape(memory)
+    memory = ops.convert_to_tensor(memory)
+    weights = ops.cast(ops.convert_to_tensor(write.weights), memory.dtype)
+    add = ops.cast(ops.convert_to_tensor(add), memory.dtype)
+    batch = ops.shape(memory)[0]
+    erase_rows = ops.reshape(ops.cast(erase_rows, "int32"), (batch, 1))
+    erased = gather_rows(memory, erase_rows)  # [B, 1, M]
+    added = ops.reshape(weights[..., None] * add[:, :, None, :], (batch, -1, width))
+    rows = ops.concatenate(
+        [erase_rows, ops.reshape(ops.cast(write.rows, "int32"), (batch, -1))], axis=-1)
+    updates = ops.concatenate([-erased, added], axis=1)  # [B, 1 + W * K, M]
+    offsets = ops.arange(batch, dtype="int32")[:, None] * size
+    flat = ops.scatter_update(
+        ops.reshape(memory, (-1, width)), ops.reshape(rows + offsets, (-1, 1)),
+        ops.reshape(updates, (-1, width)), reduction="add")
+    return ops.reshape(flat, (batch, size, width))
+
+
+def touch(last_access, sparse, time, threshold=ACCESS_THRESHOLD):
+    """Each row accessed with a weight above `threshold` gets `time` as its
+    last access (the paper's usage: time since the last non-negligible
+    access); the other rows keep theirs.
+
+    Args:
+        last_access: `[B, N]`, each row's last access time.
+        sparse: `SparseWeights` `[B, H, K]` (or `[B, K]`), this step's reads
+            or writes.
+        time: `[B]` or a scalar, the current time (>= every last access).
+        threshold: float >= 0.
+
+    Returns:
+        The new `[B, N]` last-access times.
+    """
+    shape = check.shape_of("last_access", last_access)
+    check.rank("last_access", shape, 2, "([batch, N])")
+    last_access = ops.convert_to_tensor(last_access)
+    batch, size = ops.shape(last_access)
+    rows = ops.reshape(ops.cast(sparse.rows, "int32"), (batch, -1))
+    weights = ops.reshape(ops.convert_to_tensor(sparse.weights), (batch, -1))
+    time = ops.broadcast_to(ops.reshape(ops.cast(time, last_access.dtype), (-1, 1)),
+                            ops.shape(rows))
+    stamps = ops.where(ops.cast(weights, last_access.dtype) > threshold, time,
+                       ops.zeros_like(time))
+    offsets = ops.arange(batch, dtype="int32")[:, None] * size
+    flat = ops.scatter_update(ops.reshape(last_access, (-1,)),
+                              ops.reshape(rows + offsets, (-1, 1)),
+                              ops.reshape(stamps, (-1,)), reduction="max")
+    return ops.reshape(flat, (batch, size))
