@@ -180,3 +180,14 @@ def test_touch_stamps_the_rows_accessed_above_the_threshold():
 def test_bad_arguments_are_refused_by_name(call, fragment):
     with pytest.raises(ValueError, match=fragment):
         call()
+
+
+def test_equal_scores_at_the_kth_place_go_to_the_lowest_rows_on_every_backend():
+    memory = np.zeros((2, 1000, 3), "float32")
+    memory[0, 500] = [1.0, 0.0, 0.0]
+    memory[1, [7, 900]] = [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    key = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], "float32")
+    read = addressing.sparse_content_read(key, memory, np.ones((2, 1), "float32"), 4)
+    # Row 500 (900) first; then the zero rows 0, 1, 2, whose similarity 0
+    # ties with hundreds of others (row 7's is 0 too).
+    np.testing.assert_array_equal(np_(read.rows), [[500, 0, 1, 2], [900, 0, 1, 2]])

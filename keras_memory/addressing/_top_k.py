@@ -29,3 +29,27 @@ def by_score_then_index(scores, indices):
     order = ops.argsort(rank, axis=-1)
     return (ops.take_along_axis(scores, order, axis=-1),
             ops.take_along_axis(indices, order, axis=-1))
+
+
+def top_k_rows(scores, k):
+    """The indices `[..., k]` (int32) of the `k` largest `scores` over the last
+    axis, equal scores by lowest index, the same on every backend; no
+    gradient. Indices come in increasing order.
+
+    `ops.top_k` alone leaves which of several equal scores at the k-th
+    place it returns to the backend (torch picks others than jax and
+    tensorflow). Here the rows above the k-th score are all taken, and the
+    rest come from the rows equal to it, lowest first: three scans of the
+    scores, no sort.
+    """
+    held = ops.stop_gradient(scores)
+    size = held.shape[-1]
+    kth = ops.top_k(held, k, sorted=True)[0][..., -1:]
+    above = held > kth
+    tied = held == kth
+    room = k - ops.sum(ops.cast(above, "int32"), axis=-1, keepdims=True)
+    chosen = ops.logical_or(
+        above, ops.logical_and(tied, ops.cumsum(ops.cast(tied, "int32"), axis=-1) <= room))
+    # Exactly k rows chosen: the largest keys are theirs, lowest index first.
+    keys = ops.where(chosen, ops.cast(size - ops.arange(size), "float32"), 0.0)
+    return ops.cast(ops.top_k(keys, k, sorted=True)[1], "int32")

@@ -101,7 +101,7 @@ def sparse_content_read(key, memory, strength, num_reads, epsilon=EPSILON):
     memory = ops.convert_to_tensor(memory)
     # The choice: every row scored, without gradient (one scan of N).
     scores = cosine_similarity(ops.stop_gradient(key), ops.stop_gradient(memory), epsilon)
-    _, rows = _top_k.top_k(ops.stop_gradient(scores), num_reads)
+    rows = _top_k.top_k_rows(scores, num_reads)
     chosen = gather_rows(memory, rows)  # [B, H, K, M]
     key = ops.cast(key, chosen.dtype)
     dots = ops.sum(key[:, :, None, :] * chosen, axis=-1)
