@@ -130,6 +130,48 @@ class ControllerCell(MemoryCell):
             )
         self.controller.build((None, self.input_size + self.reads_width))
 
+    def build_interface(self, width):
+        """`self.interface`: the projection of the controller output to the
+        `width` numbers of the cell's interface vector (its kernel the
+        cell's first draw)."""
+        self.interface = keras.layers.Dense(
+            width,
+            kernel_initializer=fresh_initializer(self.kernel_initializer, 0),
+            kernel_regularizer=self.kernel_regularizer,
+            dtype=self.dtype_policy,
+            name="interface",
+        )
+        self.interface.build((None, self.controller_size))
+
+    def split_interface(self, hidden, parts, shapes):
+        """The activated interface vector of `hidden [B, controller_size]`, a
+        dict of its named parts.
+
+        `parts`: `(name, size, activation)` in order (activation `None`,
+        `"oneplus"`, `"sigmoid"` or `"softmax"`, the last over the part's
+        last axis once reshaped); `shapes`: `{name: per-sequence shape}` for
+        the parts to reshape. Each activation runs once over the whole
+        vector, then is sliced: fewer ops a step (torch pays per op), the
+        same values.
+        """
+        projected = dense(self.interface, hidden)
+        used = {activation for _, _, activation in parts}
+        activated = {None: projected, "softmax": projected}
+        if "oneplus" in used:
+            activated["oneplus"] = 1.0 + _ops.softplus(projected)
+        if "sigmoid" in used:
+            activated["sigmoid"] = _ops.sigmoid(projected)
+        values, start = {}, 0
+        for name, size, activation in parts:
+            part = activated[activation][..., start : start + size]
+            start += size
+            if name in shapes:
+                part = _ops.reshape(part, (-1,) + shapes[name])
+            if activation == "softmax":
+                part = _ops.softmax(part, axis=-1)
+            values[name] = part
+        return values
+
     def build_output_projection(self, index):
         """The output projection; `index` gives its kernel its own draw."""
         self.output_projection = keras.layers.Dense(

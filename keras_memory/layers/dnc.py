@@ -6,13 +6,10 @@ import collections
 
 import keras
 
-from keras_memory import _ops
 from keras_memory import _validation as check
 from keras_memory import addressing
 from keras_memory import recurrent
-from keras_memory._kernels import fresh_initializer
 from keras_memory.layers.controller_cell import ControllerCell
-from keras_memory.layers.controller_cell import dense
 
 DNCState = collections.namedtuple(
     "DNCState",
@@ -148,14 +145,7 @@ class DNCCell(ControllerCell):
 
     def build(self, input_shape):
         self.build_controller(input_shape)
-        self.interface = keras.layers.Dense(
-            sum(self.interface_sizes),
-            kernel_initializer=fresh_initializer(self.kernel_initializer, 0),
-            kernel_regularizer=self.kernel_regularizer,
-            dtype=self.dtype_policy,
-            name="interface",
-        )
-        self.interface.build((None, self.controller_size))
+        self.build_interface(sum(self.interface_sizes))
         self.build_output_projection(1)
 
     def interface_parameters(self, hidden):
@@ -172,25 +162,9 @@ class DNCCell(ControllerCell):
         r, w, m = self.num_read_heads, self.num_write_heads, self.memory_dim
         per_head = {"read_keys": (r, m), "write_keys": (w, m), "erase_vectors": (w, m),
                     "write_vectors": (w, m), "read_modes": (r, 2 * w + 1)}
-        projected = dense(self.interface, hidden)
-        # Each activation once over the whole vector, then sliced: fewer
-        # ops per step (torch pays per op), the same values.
-        activated = {
-            None: projected,
-            "oneplus": 1.0 + _ops.softplus(projected),
-            "sigmoid": _ops.sigmoid(projected),
-            "softmax": projected,  # per head, after the reshape
-        }
-        values, start = {}, 0
-        for (name, _, activation), size in zip(INTERFACE, self.interface_sizes):
-            part = activated[activation][..., start : start + size]
-            start += size
-            if name in per_head:
-                part = _ops.reshape(part, (-1,) + per_head[name])
-            if activation == "softmax":
-                part = _ops.softmax(part, axis=-1)
-            values[name] = part
-        return values
+        parts = [(name, size, activation) for (name, _, activation), size
+                 in zip(INTERFACE, self.interface_sizes)]
+        return self.split_interface(hidden, parts, per_head)
 
     def step(self, inputs, state, training=None, constants=None):
         """One time step on a `DNCState`: `(output, new DNCState)`.

@@ -11,10 +11,8 @@ from keras_memory import _ops
 from keras_memory import _validation as check
 from keras_memory import addressing
 from keras_memory import recurrent
-from keras_memory._kernels import fresh_initializer
 from keras_memory.addressing.sparse import SparseWeights
 from keras_memory.layers.controller_cell import ControllerCell
-from keras_memory.layers.controller_cell import dense
 
 SAMState = collections.namedtuple(
     "SAMState",
@@ -162,14 +160,7 @@ class SAMCell(ControllerCell):
 
     def build(self, input_shape):
         self.build_controller(input_shape)
-        self.interface = keras.layers.Dense(
-            sum(self.interface_sizes),
-            kernel_initializer=fresh_initializer(self.kernel_initializer, 0),
-            kernel_regularizer=self.kernel_regularizer,
-            dtype=self.dtype_policy,
-            name="interface",
-        )
-        self.interface.build((None, self.controller_size))
+        self.build_interface(sum(self.interface_sizes))
         self.build_output_projection(1)
 
     def interface_parameters(self, hidden):
@@ -178,19 +169,9 @@ class SAMCell(ControllerCell):
         gates `[B, 1]`."""
         r, m = self.num_read_heads, self.memory_dim
         shapes = {"read_keys": (r, m), "read_strengths": (r, 1), "write_vector": (1, m)}
-        projected = dense(self.interface, hidden)
-        values, start = {}, 0
-        for (name, _, activation), size in zip(INTERFACE, self.interface_sizes):
-            part = projected[..., start : start + size]
-            start += size
-            if activation == "oneplus":
-                part = 1.0 + _ops.softplus(part)
-            elif activation == "sigmoid":
-                part = _ops.sigmoid(part)
-            if name in shapes:
-                part = _ops.reshape(part, (-1,) + shapes[name])
-            values[name] = part
-        return values
+        parts = [(name, size, activation) for (name, _, activation), size
+                 in zip(INTERFACE, self.interface_sizes)]
+        return self.split_interface(hidden, parts, shapes)
 
     def step(self, inputs, state, training=None, constants=None):
         """One time step on a `SAMState`: `(output, new SAMState)`."""
