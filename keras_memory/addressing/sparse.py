@@ -49,15 +49,31 @@ def _with_heads(name, tensor, rank):
     return ops.convert_to_tensor(tensor), False
 
 
+def _flat_rows(rows, size):
+    """Each sequence's row indices `rows [B, ...]` as indices into its rows
+    of the batch's flattened `[B * size, ...]` tensor."""
+    rows = ops.cast(rows, "int32")
+    offsets = ops.arange(ops.shape(rows)[0], dtype="int32") * size
+    return rows + ops.reshape(offsets, (-1,) + (1,) * (len(rows.shape) - 1))
+
+
+def _scatter_rows(tensor, rows, updates, reduction):
+    """`tensor [B, N, ...]` with `updates [B, R, ...]` scattered into each
+    sequence's rows `rows [B, R]` (`reduction` as `ops.scatter_update`'s):
+    one scatter for the batch, the other rows untouched."""
+    shape = ops.shape(tensor)
+    inner = tuple(shape[2:])
+    flat = ops.scatter_update(
+        ops.reshape(tensor, (-1,) + inner), ops.reshape(_flat_rows(rows, shape[1]), (-1, 1)),
+        ops.reshape(updates, (-1,) + inner), reduction=reduction)
+    return ops.reshape(flat, shape)
+
+
 def gather_rows(memory, rows):
     """The rows `rows [B, ...]` (int) of each sequence's `memory [B, N, M]`:
     `[B, ..., M]`, differentiable with respect to `memory` (at those rows)."""
     batch, size, width = ops.shape(memory)
-    rows = ops.cast(rows, "int32")
-    offsets = ops.reshape(ops.arange(batch, dtype="int32") * size,
-                          (-1,) + (1,) * (len(rows.shape) - 1))
-    flat = ops.reshape(memory, (-1, width))
-    return ops.take(flat, rows + offsets, axis=0)
+    return ops.take(ops.reshape(memory, (-1, width)), _flat_rows(rows, size), axis=0)
 
 
 def sparse_content_read(key, memory, strength, num_reads, epsilon=EPSILON):
@@ -208,7 +224,7 @@ def sparse_write(memory, write, add, erase_rows):
         >>> np.asarray(new)[0].tolist()
         [[2.0, 2.0], [1.0, 1.0], [2.0, 2.0]]
     """
-    batch, size, width = _memory_shape(memory)
+    width = _memory_shape(memory)[2]
     memory = ops.convert_to_tensor(memory)
     weights = ops.cast(ops.convert_to_tensor(write.weights), memory.dtype)
     add = ops.cast(ops.convert_to_tensor(add), memory.dtype)
@@ -219,11 +235,7 @@ def sparse_write(memory, write, add, erase_rows):
     rows = ops.concatenate(
         [erase_rows, ops.reshape(ops.cast(write.rows, "int32"), (batch, -1))], axis=-1)
     updates = ops.concatenate([-erased, added], axis=1)  # [B, 1 + W * K, M]
-    offsets = ops.arange(batch, dtype="int32")[:, None] * size
-    flat = ops.scatter_update(
-        ops.reshape(memory, (-1, width)), ops.reshape(rows + offsets, (-1, 1)),
-        ops.reshape(updates, (-1, width)), reduction="add")
-    return ops.reshape(flat, (batch, size, width))
+    return _scatter_rows(memory, rows, updates, "add")
 
 
 def touch(last_access, sparse, time, threshold=ACCESS_THRESHOLD):
@@ -244,15 +256,11 @@ def touch(last_access, sparse, time, threshold=ACCESS_THRESHOLD):
     shape = check.shape_of("last_access", last_access)
     check.rank("last_access", shape, 2, "([batch, N])")
     last_access = ops.convert_to_tensor(last_access)
-    batch, size = ops.shape(last_access)
+    batch = ops.shape(last_access)[0]
     rows = ops.reshape(ops.cast(sparse.rows, "int32"), (batch, -1))
     weights = ops.reshape(ops.convert_to_tensor(sparse.weights), (batch, -1))
     time = ops.broadcast_to(ops.reshape(ops.cast(time, last_access.dtype), (-1, 1)),
                             ops.shape(rows))
     stamps = ops.where(ops.cast(weights, last_access.dtype) > threshold, time,
                        ops.zeros_like(time))
-    offsets = ops.arange(batch, dtype="int32")[:, None] * size
-    flat = ops.scatter_update(ops.reshape(last_access, (-1,)),
-                              ops.reshape(rows + offsets, (-1, 1)),
-                              ops.reshape(stamps, (-1,)), reduction="max")
-    return ops.reshape(flat, (batch, size))
+    return _scatter_rows(last_access, rows, stamps, "max")
