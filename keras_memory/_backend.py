@@ -71,6 +71,13 @@ def recomputes_by_default():
     return keras.backend.backend() == "jax"
 
 
+def sparse_row_gradients():
+    """Whether a sparse memory step's gradient is added into the incoming
+    memory gradient at the rows touched by hand (jax: its own gradient of a
+    gather builds a dense `[B, N, M]` one a step, then adds it)."""
+    return keras.backend.backend() == "jax"
+
+
 def python_time_loop():
     """Whether a Python loop over time is the fastest loop (torch, op by op)."""
     return keras.backend.backend() == "torch"

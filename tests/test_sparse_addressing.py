@@ -191,3 +191,66 @@ def test_equal_scores_at_the_kth_place_go_to_the_lowest_rows_on_every_backend():
     # Row 500 (900) first; then the zero rows 0, 1, 2, whose similarity 0
     # ties with hundreds of others (row 7's is 0 too).
     np.testing.assert_array_equal(np_(read.rows), [[500, 0, 1, 2], [900, 0, 1, 2]])
+
+
+def sam_step(seed=6, dtype="float64"):
+    """A step whose write and reads meet: rows 1 and 4 written and read
+    again (the keys are their contents), row 6 erased and written."""
+    rng = np.random.default_rng(seed)
+    memory = rng.normal(size=(B, N, M))
+    rows = np.array([[[1, 4, 6]], [[0, 3, 8]]], "int32")
+    erase_rows = np.array([6, 8])
+    weights = rng.uniform(size=(B, 1, 3))
+    add = rng.normal(size=(B, 1, M))
+    keys = np.stack([memory[0, [1, 4, 2]], memory[1, [3, 0, 5]]]) + 0.1 * rng.normal(
+        size=(B, H, M))
+    strengths = rng.uniform(1.0, 3.0, size=(B, H, 1))
+    floats = [np.asarray(a, dtype) for a in (memory, weights, add, keys, strengths)]
+    return floats, rows, erase_rows
+
+
+def _sam_outputs(access):
+    """One number from everything a step returns (reads, memory, weights)."""
+    words, memory, read = access
+    shape = ops.shape(memory)
+    waves = ops.sin(ops.reshape(ops.arange(shape[0] * shape[1] * shape[2], dtype=memory.dtype),
+                                shape))
+    return (ops.sum(ops.square(words)) + ops.sum(memory * waves)
+            + ops.sum(read.weights * ops.cast(read.rows, read.weights.dtype)))
+
+
+def test_sam_access_is_a_write_then_a_sparse_read_in_values_and_gradients():
+    """The one-step function (on jax, its own in-place gradient) against the
+    three functions it stands for, autodiff through them."""
+    (memory, weights, add, keys, strengths), rows, erase_rows = sam_step(dtype="float32")
+
+    def fused(m, w, a, k, s):
+        return addressing.sam_access(m, SparseWeights(w, rows), a, erase_rows, k, s, 2)
+
+    def composed(m, w, a, k, s):
+        new = addressing.sparse_write(m, SparseWeights(w, rows), a, erase_rows)
+        read = addressing.sparse_content_read(k, new, s, 2)
+        return addressing.SAMAccess(addressing.sparse_read(new, read), new, read)
+
+    args = [memory, weights, add, keys, strengths]
+    one, three = fused(*args), composed(*args)
+    np.testing.assert_array_equal(np_(one.read_weights.rows), np_(three.read_weights.rows))
+    assert set(np_(one.read_weights.rows)[0].ravel()) & {1, 4}  # reads the rows written
+    for a, b in zip((one.read_words, one.memory, one.read_weights.weights),
+                    (three.read_words, three.memory, three.read_weights.weights)):
+        np.testing.assert_allclose(np_(a), np_(b), rtol=1e-6, atol=1e-6)
+    expected = analytic_gradients(lambda *a: _sam_outputs(composed(*a)), args)
+    for name, got, want in zip(("memory", "weights", "add", "keys", "strengths"),
+                               analytic_gradients(lambda *a: _sam_outputs(fused(*a)), args),
+                               expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_sam_access_gradients_match_finite_differences():
+    floats, rows, erase_rows = sam_step()
+
+    def loss(m, w, a, k, s):
+        return _sam_outputs(addressing.sam_access(m, SparseWeights(w, rows), a, erase_rows,
+                                                  k, s, 2))
+
+    check_gradients(loss, floats)

@@ -36,10 +36,12 @@ from keras_memory.addressing.ntm import read
 from keras_memory.addressing.ntm import sharpen
 from keras_memory.addressing.ntm import write
 from keras_memory.addressing.product_keys import product_key_search
+from keras_memory.addressing.sparse import SAMAccess
 from keras_memory.addressing.sparse import SparseWeights
 from keras_memory.addressing.sparse import dense_weights
 from keras_memory.addressing.sparse import gather_rows
 from keras_memory.addressing.sparse import least_recently_used
+from keras_memory.addressing.sparse import sam_access
 from keras_memory.addressing.sparse import sam_write_weights
 from keras_memory.addressing.sparse import sparse_content_read
 from keras_memory.addressing.sparse import sparse_read
@@ -47,10 +49,11 @@ from keras_memory.addressing.sparse import sparse_write
 from keras_memory.addressing.sparse import touch
 
 __all__ = [
-    "EPSILON", "DNCAccess", "SparseWeights", "address", "allocation", "circular_shift",
-    "content_addressing", "cosine_similarity", "dense_weights", "directional_read_weights",
-    "dnc_access", "ema_write", "gather_rows", "hashed_lookup", "interpolate",
-    "least_recently_used", "link_update", "masked_softmax", "precedence_update",
-    "product_key_search", "read", "sam_write_weights", "sharpen", "sparse_content_read",
-    "sparse_read", "sparse_write", "touch", "usage_update", "write", "write_allocation",
+    "EPSILON", "DNCAccess", "SAMAccess", "SparseWeights", "address", "allocation",
+    "circular_shift", "content_addressing", "cosine_similarity", "dense_weights",
+    "directional_read_weights", "dnc_access", "ema_write", "gather_rows", "hashed_lookup",
+    "interpolate", "least_recently_used", "link_update", "masked_softmax", "precedence_update",
+    "product_key_search", "read", "sam_access", "sam_write_weights", "sharpen",
+    "sparse_content_read", "sparse_read", "sparse_write", "touch", "usage_update", "write",
+    "write_allocation",
 ]

@@ -14,9 +14,11 @@ H, K])`: the weight of each row touched, and the row's index (int32).
 """
 
 import collections
+import functools
 
 from keras import ops
 
+from keras_memory import _backend
 from keras_memory import _validation as check
 from keras_memory.addressing import _top_k
 from keras_memory.addressing.ntm import EPSILON
@@ -30,8 +32,23 @@ SparseWeights.__doc__ = """A weighting over memory rows that is zero but on `row
   its weights then add).
 """
 
+SAMAccess = collections.namedtuple("SAMAccess", ["read_words", "memory", "read_weights"])
+SAMAccess.__doc__ = """The result of one SAM memory step (`sam_access`).
+
+- read_words: `[B, H, M]`, what each head read.
+- memory: `[B, N, M]`, the memory after the write.
+- read_weights: `SparseWeights` `[B, H, K]`, by weight, highest first.
+"""
+
 # An access below this weight does not count as one (`touch`).
 ACCESS_THRESHOLD = 0.005
+
+# Rows are chosen on similarities rounded down to multiples of this: rows
+# within it of each other count as equally similar and go lowest first.
+# Rows equal in exact arithmetic (written alike) come out of two compiled
+# programs, or two backends, a rounding apart; unrounded, which is read
+# would follow the rounding.
+SCORE_RESOLUTION = 2.0**-12
 
 
 def _memory_shape(memory):
@@ -105,6 +122,22 @@ def sparse_content_read(key, memory, strength, num_reads, epsilon=EPSILON):
         >>> np.asarray(read.rows).tolist()
         [[0, 2]]
     """
+    num_reads = _check_num_reads(memory, num_reads)
+    key, squeeze = _with_heads("key", key, 3)
+    strength, _ = _with_heads("strength", strength, 3)
+    memory = ops.convert_to_tensor(memory)
+    # The choice: every row scored, without gradient (one scan of N).
+    scores = cosine_similarity(ops.stop_gradient(key), ops.stop_gradient(memory), epsilon)
+    rows = _choose(scores, num_reads)
+    logits = _logits(key, gather_rows(memory, rows), strength, epsilon)
+    logits, rows = _top_k.by_score_then_index(logits, rows)
+    weights = ops.softmax(logits, axis=-1)
+    if squeeze:
+        return SparseWeights(weights[:, 0], rows[:, 0])
+    return SparseWeights(weights, rows)
+
+
+def _check_num_reads(memory, num_reads):
     size = _memory_shape(memory)[1]
     num_reads = check.positive_int("num_reads", num_reads)
     if size is not None and num_reads > size:
@@ -112,24 +145,25 @@ def sparse_content_read(key, memory, strength, num_reads, epsilon=EPSILON):
             f"`num_reads` must be at most the memory's N = {size} rows, received "
             f"num_reads={num_reads}."
         )
-    key, squeeze = _with_heads("key", key, 3)
-    strength, _ = _with_heads("strength", strength, 3)
-    memory = ops.convert_to_tensor(memory)
-    # The choice: every row scored, without gradient (one scan of N).
-    scores = cosine_similarity(ops.stop_gradient(key), ops.stop_gradient(memory), epsilon)
-    rows = _top_k.top_k_rows(scores, num_reads)
-    chosen = gather_rows(memory, rows)  # [B, H, K, M]
+    return num_reads
+
+
+def _choose(scores, num_reads):
+    """The rows `[B, H, K]` of the `num_reads` highest scores, compared at
+    `SCORE_RESOLUTION`, equal ones lowest row first; no gradient."""
+    return _top_k.top_k_rows(ops.floor(ops.stop_gradient(scores) / SCORE_RESOLUTION),
+                             num_reads)
+
+
+def _logits(key, chosen, strength, epsilon):
+    """`strength * cosine(key, row)` of the rows chosen `[B, H, K, M]`,
+    differentiable: `[B, H, K]`."""
     key = ops.cast(key, chosen.dtype)
     dots = ops.sum(key[:, :, None, :] * chosen, axis=-1)
     norms = (ops.sum(key * key, axis=-1, keepdims=True) + epsilon) * (
         ops.sum(chosen * chosen, axis=-1) + epsilon)
     similarity = dots / ops.sqrt(norms)
-    logits = ops.cast(strength, similarity.dtype) * similarity
-    logits, rows = _top_k.by_score_then_index(logits, rows)
-    weights = ops.softmax(logits, axis=-1)
-    if squeeze:
-        return SparseWeights(weights[:, 0], rows[:, 0])
-    return SparseWeights(weights, rows)
+    return ops.cast(strength, similarity.dtype) * similarity
 
 
 def sparse_read(memory, sparse):
@@ -164,7 +198,14 @@ def least_recently_used(last_access):
     """Each sequence's row accessed longest ago: `[B]` int32, the argmin of
     `last_access [B, N]` (equal times: the lowest row)."""
     check.rank("last_access", check.shape_of("last_access", last_access), 2, "([batch, N])")
-    return ops.cast(ops.argmin(last_access, axis=-1), "int32")
+    last_access = ops.convert_to_tensor(last_access)
+    size = last_access.shape[-1] or ops.shape(last_access)[-1]
+    # Two reductions, not an argmin (XLA's is a tenth as fast at 65,536):
+    # the oldest time, then the highest of N - row among the rows that hold it.
+    oldest = ops.min(last_access, axis=-1, keepdims=True)
+    rank = ops.cast(size - ops.arange(size), last_access.dtype)
+    first = ops.max(ops.where(last_access <= oldest, rank, 0.0), axis=-1)
+    return size - ops.cast(first, "int32")
 
 
 def sam_write_weights(previous_read, least_used, write_gate, interpolation_gate):
@@ -224,18 +265,125 @@ def sparse_write(memory, write, add, erase_rows):
         >>> np.asarray(new)[0].tolist()
         [[2.0, 2.0], [1.0, 1.0], [2.0, 2.0]]
     """
-    width = _memory_shape(memory)[2]
     memory = ops.convert_to_tensor(memory)
+    rows, added = _written(memory, write, add, erase_rows)
+    return _erase_then_add(memory, rows, added)
+
+
+def _written(memory, write, add, erase_rows):
+    """A write as rows `[B, 1 + W * K]` (the erased row first) and what is
+    added to all but the first `[B, W * K, M]`."""
+    width = _memory_shape(memory)[2]
     weights = ops.cast(ops.convert_to_tensor(write.weights), memory.dtype)
     add = ops.cast(ops.convert_to_tensor(add), memory.dtype)
     batch = ops.shape(memory)[0]
     erase_rows = ops.reshape(ops.cast(erase_rows, "int32"), (batch, 1))
-    erased = gather_rows(memory, erase_rows)  # [B, 1, M]
     added = ops.reshape(weights[..., None] * add[:, :, None, :], (batch, -1, width))
     rows = ops.concatenate(
         [erase_rows, ops.reshape(ops.cast(write.rows, "int32"), (batch, -1))], axis=-1)
-    updates = ops.concatenate([-erased, added], axis=1)  # [B, 1 + W * K, M]
-    return _scatter_rows(memory, rows, updates, "add")
+    return rows, added
+
+
+def _erase_then_add(memory, rows, added):
+    """`memory` with row `rows[:, 0]` erased, then `added` added at the
+    others: one scatter."""
+    erased = gather_rows(memory, rows[:, :1])  # [B, 1, M]
+    return _scatter_rows(memory, rows, ops.concatenate([-erased, added], axis=1), "add")
+
+
+def _write_then_read(memory, added, rows, key, num_reads, epsilon):
+    """`_erase_then_add`, then the `num_reads` rows most similar to each key
+    in the new memory: `(memory [B, N, M], read_rows [B, H, K], chosen [B,
+    H, K, M])`, by autodiff."""
+    memory = _erase_then_add(memory, rows, added)
+    scores = cosine_similarity(ops.stop_gradient(key), ops.stop_gradient(memory), epsilon)
+    read_rows = _choose(scores, num_reads)
+    return memory, read_rows, gather_rows(memory, read_rows)
+
+
+@functools.cache
+def _write_then_read_in_place(num_reads, epsilon):
+    """`_write_then_read` whose gradient with respect to the memory is the
+    incoming one with the rows read added and the erased row zeroed: one
+    gather of it, then one scatter into it, in place. Autodiff builds a
+    dense `[B, N, M]` gradient for each of the step's two gathers and adds
+    them; XLA copied the memory (forward) and its gradient (backward) to
+    order reads and writes on them."""
+
+    @ops.custom_gradient
+    def step(memory, added, rows, key):
+        memory, read_rows, chosen = _write_then_read(
+            memory, added, rows, key, num_reads, epsilon)
+
+        def grad(*upstream, **kwargs):
+            upstream = kwargs.get("upstream", upstream)
+            memory_grad, _, chosen_grad = upstream[0] if len(upstream) == 1 else upstream
+            batch, width = ops.shape(chosen)[0], ops.shape(chosen)[-1]
+            read_flat = ops.reshape(read_rows, (batch, -1))
+            chosen_grad = ops.reshape(chosen_grad, (batch, -1, width))
+            # The total gradient at the rows written: the incoming one plus
+            # the reads' at the same rows.
+            same = ops.cast(ops.equal(rows[:, :, None], read_flat[:, None, :]),
+                            chosen_grad.dtype)
+            written = gather_rows(memory_grad, rows) + ops.matmul(same, chosen_grad)
+            memory_grad = _scatter_rows(
+                memory_grad, ops.concatenate([read_flat, rows[:, :1]], axis=1),
+                ops.concatenate([chosen_grad, -written[:, :1]], axis=1), "add")
+            return memory_grad, written[:, 1:], None, ops.zeros_like(key)
+
+        return (memory, read_rows, chosen), grad
+
+    return step
+
+
+def sam_access(memory, write, add, erase_rows, read_keys, read_strengths, num_reads,
+               epsilon=EPSILON):
+    """One SAM memory step: `sparse_write`, then `sparse_content_read` and
+    `sparse_read` of the memory written, touching `O(H K)` rows.
+
+    Equal to those three in values and gradients. On jax the memory's
+    gradient is added into the incoming one at the rows touched, in place:
+    no dense `[B, N, M]` gradient a step, and no copy of the memory (every
+    read of the new memory comes after its one write).
+
+    Args:
+        memory: `[B, N, M]`.
+        write: `SparseWeights` `[B, W, K_w]`; add: `[B, W, M]`;
+        erase_rows: `[B]` int, as `sparse_write`'s.
+        read_keys: `[B, H, M]`; read_strengths: `[B, H, 1]`, beta >= 0.
+        num_reads: int K, `1 <= K <= N`.
+        epsilon: added to the squared norms.
+
+    Returns:
+        `SAMAccess(read_words [B, H, M], memory [B, N, M], read_weights)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> memory = np.array([[[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]]], "float32")
+        >>> write = SparseWeights(np.array([[[1.0]]], "float32"), np.array([[[1]]]))
+        >>> access = sam_access(memory, write, np.array([[[1.0, 0.0]]], "float32"),
+        ...                     erase_rows=np.array([1]),
+        ...                     read_keys=np.array([[[1.0, 0.1]]], "float32"),
+        ...                     read_strengths=np.array([[[10.0]]], "float32"), num_reads=2)
+        >>> np.asarray(access.read_weights.rows).tolist()
+        [[[0, 1]]]
+    """
+    num_reads = _check_num_reads(memory, num_reads)
+    key, _ = _with_heads("read_keys", read_keys, 3)
+    strength, _ = _with_heads("read_strengths", read_strengths, 3)
+    memory = ops.convert_to_tensor(memory)
+    rows, added = _written(memory, write, add, erase_rows)
+    if _backend.sparse_row_gradients():
+        step = _write_then_read_in_place(num_reads, float(epsilon))
+        memory, read_rows, chosen = step(memory, added, rows, key)
+    else:
+        memory, read_rows, chosen = _write_then_read(
+            memory, added, rows, key, num_reads, epsilon)
+    logits = _logits(key, chosen, strength, epsilon)
+    read_words = ops.sum(ops.softmax(logits, axis=-1)[..., None] * chosen, axis=-2)
+    logits, read_rows = _top_k.by_score_then_index(logits, read_rows)
+    return SAMAccess(read_words, memory,
+                     SparseWeights(ops.softmax(logits, axis=-1), read_rows))
 
 
 def touch(last_access, sparse, time, threshold=ACCESS_THRESHOLD):

@@ -186,12 +186,9 @@ class SAMCell(ControllerCell):
         write = addressing.sam_write_weights(
             previous_read, least_used, interface["write_gate"],
             interface["interpolation_gate"])
-        memory = addressing.sparse_write(state.memory, write, interface["write_vector"],
-                                         least_used)
-        read = addressing.sparse_content_read(
-            interface["read_keys"], memory, interface["read_strengths"],
-            self.num_reads_per_head)
-        reads = addressing.sparse_read(memory, read)
+        reads, memory, read = addressing.sam_access(
+            state.memory, write, interface["write_vector"], least_used,
+            interface["read_keys"], interface["read_strengths"], self.num_reads_per_head)
         batch = keras.ops.shape(memory)[0]
         accessed = SparseWeights(*(  # this step's write and reads, one scatter
             _ops.concatenate([_ops.reshape(a, (batch, -1)), _ops.reshape(b, (batch, -1))], -1)
