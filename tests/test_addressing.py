@@ -308,20 +308,6 @@ def test_allocation_goes_to_the_least_used_rows_in_order():
                                [[1 - EPS, EPS * (1 - EPS), 0, 0]] * 2, atol=1e-9)
 
 
-def test_allocation_orders_usages_a_rounding_apart_by_row():
-    """Rows equal but for a rounding (as two compiled programs leave an
-    empty memory's rows) are allocated lowest first, whichever is ahead."""
-    usage = np.full((2, 4), 0.3, "float32")
-    usage[0, 2] = np.nextafter(usage[0, 2], np.float32(0))  # row 2 a rounding less used
-    usage[1, 0] = np.nextafter(usage[1, 0], np.float32(0))  # row 0 a rounding less used
-    weights = np_(addressing.allocation(usage))
-    np.testing.assert_allclose(weights[0], weights[1], atol=1e-6)
-    assert np.argmax(weights[0]) == 0
-    # A real difference still orders: row 3 used 2^-11 less goes first.
-    usage[1, 3] -= 2.0**-11
-    assert np.argmax(np_(addressing.allocation(usage))[1]) == 3
-
-
 def test_write_allocation_heads_allocate_the_next_free_rows():
     # Least used first: rows 1, 2, 3, 0; each head takes the next one.
     usage = f32([[0.9, 0.0, 0.3, 0.6]])

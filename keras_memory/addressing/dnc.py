@@ -22,8 +22,6 @@ from keras_memory.addressing.ntm import content_addressing
 from keras_memory.addressing.ntm import read
 from keras_memory.addressing.ntm import write
 
-USAGE_RESOLUTION = 2.0**-12  # usages closer than this are ordered by row
-
 DNCAccess = collections.namedtuple(
     "DNCAccess",
     ["read_words", "memory", "usage", "link", "precedence", "read_weights",
@@ -85,13 +83,6 @@ def allocation(usage, epsilon=EPSILON):
     first clamped to `epsilon + (1 - epsilon) * usage`, so that a fully
     used memory still allocates (a little) and gradients stay finite.
 
-    The order compares usages rounded down to multiples of
-    `USAGE_RESOLUTION` (2^-12): rows used within that of each other count
-    as equally used and go lowest first. Rows that are equal in exact
-    arithmetic (an empty memory's rows, all written alike) come out of two
-    compiled programs, or two backends, a rounding apart; compared
-    unrounded, which of them is allocated first would follow the rounding.
-
     Args:
         usage: `[B, N]`, in [0, 1].
         epsilon: the clamp.
@@ -122,9 +113,8 @@ def allocation(usage, epsilon=EPSILON):
     # training step.
     rows = ops.arange(size)
     lower = rows[:, None] < rows  # [N, N]: row m has the lower index
-    rank = ops.floor(ops.stop_gradient(usage) / USAGE_RESOLUTION)
     # Comparisons as operators: each backend's own, no Keras op to dispatch.
-    row_usage, column_usage = _ops.new_axis(rank, 2), _ops.new_axis(rank, 1)
+    row_usage, column_usage = _ops.new_axis(usage, 2), _ops.new_axis(usage, 1)
     earlier = _ops.cast(
         (row_usage < column_usage) | ((row_usage <= column_usage) & lower), compute_dtype
     )
