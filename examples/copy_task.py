@@ -29,9 +29,12 @@ def make_parser():
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"],
                         help="Keras backend (default: $KERAS_BACKEND or jax)")
-    parser.add_argument("--model", choices=["ntm", "dnc"], default="ntm",
-                        help="Neural Turing Machine or Differentiable Neural Computer")
+    parser.add_argument("--model", choices=["ntm", "dnc", "sam"], default="ntm",
+                        help="Neural Turing Machine, Differentiable Neural Computer or "
+                             "Sparse Access Memory")
     parser.add_argument("--read-heads", type=int, default=1, help="read heads")
+    parser.add_argument("--reads-per-head", type=int, default=4,
+                        help="sam: rows each read head reads (K)")
     parser.add_argument("--task", default="copy",
                         choices=["copy", "repeat_copy", "associative_recall",
                                  "priority_sort"], help="Graves' algorithmic task")
@@ -112,11 +115,13 @@ def main(argv=None):
                            buckets=args.buckets, seed=args.seed, padding_value=padding,
                            **options)
     input_size, output_size = km.tasks.task_channels(args.task, **options)
-    builder = km.dnc if args.model == "dnc" else km.ntm
+    builder = {"ntm": km.ntm, "dnc": km.dnc, "sam": km.sam}[args.model]
+    sparse = dict(num_reads_per_head=args.reads_per_head) if args.model == "sam" else {}
     model = builder(
         input_size, memory_size=args.memory_size, memory_dim=args.memory_dim,
         controller_size=args.controller_size, num_read_heads=args.read_heads,
         output_size=output_size, mask_value=padding if args.mask_padding else None,
+        **sparse,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=10.0),
@@ -202,6 +207,8 @@ def main(argv=None):
                 record["read_weights"][0], record["usage"][0], record["read_modes"][0],
                 title=title, path=picture,
             )
+        elif args.model == "sam":
+            plotting.plot_trace(record, inputs=x, targets=y, title=title, path=picture)
         else:
             plotting.plot_ntm_trace(
                 x[0], y[0], probabilities, record["read_weights"][0],

@@ -166,6 +166,13 @@ def test_touch_stamps_the_rows_accessed_above_the_threshold():
                            np.array([[[3, 0], [3, 1]]], "int32"))
     new = np_(addressing.touch(last_access, sparse, np.array([7.0])))
     np.testing.assert_array_equal(new, [[5.0, 7.0, 2.0, 7.0]])
+    # A row accessed twice, once below the threshold, once above: stamped,
+    # whichever comes first.
+    for order in ([2, 2, 1], [1, 2, 2]):
+        weights = [0.5, 0.001, 0.001] if order[0] == 2 else [0.001, 0.001, 0.5]
+        sparse = SparseWeights(np.array([[weights]], "float32"), np.array([[order]], "int32"))
+        new = np_(addressing.touch(last_access, sparse, np.array([7.0])))
+        np.testing.assert_array_equal(new, [[5.0, 1.0, 7.0, 0.0]])
 
 
 @pytest.mark.parametrize("call, fragment", [

@@ -90,7 +90,7 @@ def gather_rows(memory, rows):
     """The rows `rows [B, ...]` (int) of each sequence's `memory [B, N, M]`:
     `[B, ..., M]`, differentiable with respect to `memory` (at those rows)."""
     batch, size, width = ops.shape(memory)
-    return ops.take(ops.reshape(memory, (-1, width)), _flat_rows(rows, size), axis=0)
+    return _backend.take_rows(ops.reshape(memory, (-1, width)), _flat_rows(rows, size))
 
 
 def sparse_content_read(key, memory, strength, num_reads, epsilon=EPSILON):
@@ -409,6 +409,11 @@ def touch(last_access, sparse, time, threshold=ACCESS_THRESHOLD):
     weights = ops.reshape(ops.convert_to_tensor(sparse.weights), (batch, -1))
     time = ops.broadcast_to(ops.reshape(ops.cast(time, last_access.dtype), (-1, 1)),
                             ops.shape(rows))
-    stamps = ops.where(ops.cast(weights, last_access.dtype) > threshold, time,
-                       ops.zeros_like(time))
-    return _scatter_rows(last_access, rows, stamps, "max")
+    # A row is stamped if any of its accesses is above the threshold, so that
+    # every copy of a row accessed twice carries the same value: one scatter
+    # that overwrites (torch's scatter with "max" is a Python loop).
+    above = ops.cast(ops.cast(weights, last_access.dtype) > threshold, "float32")
+    same = ops.cast(ops.equal(rows[:, :, None], rows[:, None, :]), "float32")
+    stamped = ops.matmul(same, above[..., None])[..., 0] > 0
+    held = ops.take_along_axis(last_access, rows, axis=1)
+    return _scatter_rows(last_access, rows, ops.where(stamped, time, held), None)
