@@ -3,7 +3,7 @@ NTM, and how a SAM trained small runs with a large memory on long sequences.
 
     python bench/sparse_learning.py                      # copy, 3 seeds, jax
     python bench/sparse_learning.py --tasks copy,associative_recall --jobs 2
-    python bench/sparse_learning.py --long-size 65536 --long-length 1000
+    python bench/sparse_learning.py --long-size 65536 --long-lengths 20,100,1000
 
 Each (task, model, seed) runs `examples/copy_task.py` in its own process
 with the example's settings (N=128, M=20, LSTM 100, one read head, Adam
@@ -15,8 +15,8 @@ NTM's (the issue's target: at most 2).
 
 With `--long-size`, each SAM trained on the copy task is rebuilt with that
 many rows (the weights do not depend on N), and copies `--long-batch`
-fresh sequences of `--long-length`: its bit errors per sequence are
-printed beside the lengths it was trained on.
+fresh sequences of each of `--long-lengths`: its bit errors per sequence
+(of 8 x length bits) are printed.
 """
 
 import argparse
@@ -53,8 +53,8 @@ def run(task, model, seed, args):
         if model == "sam" and task == "copy" and args.long_size:
             command = [sys.executable, __file__, "--long-worker",
                        os.path.join(directory, f"{task}_{model}.keras"),
-                       "--long-size", str(args.long_size), "--long-length",
-                       str(args.long_length), "--long-batch", str(args.long_batch),
+                       "--long-size", str(args.long_size), "--long-lengths",
+                       args.long_lengths, "--long-batch", str(args.long_batch),
                        "--backend", args.backend]
             done = subprocess.run(command, capture_output=True, text=True,
                                   env=dict(os.environ, KERAS_BACKEND=args.backend))
@@ -73,21 +73,24 @@ def long_copy(args):
     import keras_memory as km
 
     trained = keras.saving.load_model(args.long_worker, safe_mode=True)
-    cell = trained.get_layer("sam").cell
-    inputs, targets, weights = km.tasks.copy_sequences(
-        args.long_batch, args.long_length, args.long_length, seed=1234)
-    model = km.sam(inputs.shape[-1], memory_size=args.long_size,
-                   memory_dim=cell.memory_dim, controller_size=cell.controller_size,
-                   num_read_heads=cell.num_read_heads,
-                   num_reads_per_head=cell.num_reads_per_head, output_size=targets.shape[-1])
-    model.set_weights(trained.get_weights())
-    start = time.perf_counter()
-    logits = model.predict(inputs, batch_size=args.long_batch, verbose=0)
-    seconds = time.perf_counter() - start
-    wrong = ((logits > 0) != (targets > 0.5)) * (weights[..., None] > 0)
-    print(json.dumps({"memory_size": args.long_size, "length": args.long_length,
-                      "bit_errors_per_sequence": float(wrong.sum() / args.long_batch),
-                      "seconds": round(seconds, 1)}))
+    cell = next(layer for layer in trained.layers if isinstance(layer, km.SAM)).cell
+    results = {"memory_size": args.long_size}
+    for length in [int(n) for n in args.long_lengths.split(",")]:
+        inputs, targets, weights = km.tasks.copy_sequences(
+            args.long_batch, length, length, seed=1234)
+        model = km.sam(inputs.shape[-1], memory_size=args.long_size,
+                       memory_dim=cell.memory_dim, controller_size=cell.controller_size,
+                       num_read_heads=cell.num_read_heads,
+                       num_reads_per_head=cell.num_reads_per_head,
+                       output_size=targets.shape[-1])
+        model.set_weights(trained.get_weights())
+        start = time.perf_counter()
+        logits = model.predict(inputs, batch_size=args.long_batch, verbose=0)
+        seconds = time.perf_counter() - start
+        wrong = ((logits > 0) != (targets > 0.5)) * (weights[..., None] > 0)
+        results[f"bit errors at length {length}"] = float(wrong.sum() / args.long_batch)
+        results[f"seconds at length {length}"] = round(seconds, 1)
+    print(json.dumps(results))
 
 
 def main(argv=None):
@@ -103,7 +106,8 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
     parser.add_argument("--long-size", type=int, default=0,
                         help="rows of the SAM that copies long sequences (0: none)")
-    parser.add_argument("--long-length", type=int, default=1000)
+    parser.add_argument("--long-lengths", default="20,100,1000",
+                        help="copy lengths the large SAM is tested on")
     parser.add_argument("--long-batch", type=int, default=4)
     parser.add_argument("--long-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

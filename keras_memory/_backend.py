@@ -87,9 +87,11 @@ def take_rows(table, rows):
 
 def sparse_row_gradients():
     """Whether a sparse memory step's gradient is added into the incoming
-    memory gradient at the rows touched by hand (jax: its own gradient of a
-    gather builds a dense `[B, N, M]` one a step, then adds it)."""
-    return keras.backend.backend() == "jax"
+    memory gradient at the rows touched by hand (jax and tensorflow: their
+    own gradient of a gather becomes a dense `[B, N, M]` one a step, then
+    is added). Not torch: Keras' custom gradient there keeps every input
+    of every step for the backward pass, the whole memory each."""
+    return keras.backend.backend() in ("jax", "tensorflow")
 
 
 def python_time_loop():

@@ -26,9 +26,13 @@ def by_score_then_index(scores, indices):
                         indices[..., None, :] < indices[..., :, None]),
     )
     rank = ops.sum(ops.cast(ahead, "int32"), axis=-1)  # [B, H, k], a permutation
-    order = ops.argsort(rank, axis=-1)
-    return (ops.take_along_axis(scores, order, axis=-1),
-            ops.take_along_axis(indices, order, axis=-1))
+    # Result i goes to place rank[i]: a k x k one-hot product, where
+    # take_along_axis broadcasts with a dynamic shape that XLA (tensorflow's
+    # jit_compile) cannot differentiate inside a loop.
+    moves = ops.one_hot(rank, ops.shape(rank)[-1], dtype=scores.dtype)  # [..., i, place]
+    return (ops.sum(moves * scores[..., None], axis=-2),
+            ops.cast(ops.sum(ops.cast(moves, "int32") * indices[..., None], axis=-2),
+                     indices.dtype))
 
 
 def top_k_rows(scores, k):

@@ -198,7 +198,7 @@ def least_recently_used(last_access):
     """Each sequence's row accessed longest ago: `[B]` int32, the argmin of
     `last_access [B, N]` (equal times: the lowest row)."""
     check.rank("last_access", check.shape_of("last_access", last_access), 2, "([batch, N])")
-    last_access = ops.convert_to_tensor(last_access)
+    last_access = ops.stop_gradient(ops.convert_to_tensor(last_access))
     size = last_access.shape[-1] or ops.shape(last_access)[-1]
     # Two reductions, not an argmin (XLA's is a tenth as fast at 65,536):
     # the oldest time, then the highest of N - row among the rows that hold it.
@@ -341,10 +341,10 @@ def sam_access(memory, write, add, erase_rows, read_keys, read_strengths, num_re
     """One SAM memory step: `sparse_write`, then `sparse_content_read` and
     `sparse_read` of the memory written, touching `O(H K)` rows.
 
-    Equal to those three in values and gradients. On jax the memory's
-    gradient is added into the incoming one at the rows touched, in place:
-    no dense `[B, N, M]` gradient a step, and no copy of the memory (every
-    read of the new memory comes after its one write).
+    Equal to those three in values and gradients. On jax and tensorflow
+    the memory's gradient is added into the incoming one at the rows
+    touched, in place: no dense `[B, N, M]` gradient a step, and no copy
+    of the memory (every read of the new memory comes after its write).
 
     Args:
         memory: `[B, N, M]`.
@@ -407,13 +407,14 @@ def touch(last_access, sparse, time, threshold=ACCESS_THRESHOLD):
     batch = ops.shape(last_access)[0]
     rows = ops.reshape(ops.cast(sparse.rows, "int32"), (batch, -1))
     weights = ops.reshape(ops.convert_to_tensor(sparse.weights), (batch, -1))
-    time = ops.broadcast_to(ops.reshape(ops.cast(time, last_access.dtype), (-1, 1)),
-                            ops.shape(rows))
+    time = ops.reshape(ops.cast(time, last_access.dtype), (-1, 1))
     # A row is stamped if any of its accesses is above the threshold, so that
     # every copy of a row accessed twice carries the same value: one scatter
     # that overwrites (torch's scatter with "max" is a Python loop).
     above = ops.cast(ops.cast(weights, last_access.dtype) > threshold, "float32")
     same = ops.cast(ops.equal(rows[:, :, None], rows[:, None, :]), "float32")
     stamped = ops.matmul(same, above[..., None])[..., 0] > 0
-    held = ops.take_along_axis(last_access, rows, axis=1)
-    return _scatter_rows(last_access, rows, ops.where(stamped, time, held), None)
+    held = gather_rows(last_access[..., None], rows)[..., 0]
+    # Times have no gradient (nor, under XLA, a shape-dependent one to fail).
+    return ops.stop_gradient(
+        _scatter_rows(last_access, rows, ops.where(stamped, time, held), None))
