@@ -13,7 +13,15 @@ the process's peak resident memory. The sides:
 
 - `sam`: `km.sam(num_reads_per_head=4)`: top-4 reads, a write to the rows
   just read or the least recently used row;
-- `ntm`: `km.ntm`, the dense NTM (every row read and written each step).
+- `ntm`: `km.ntm`, the dense NTM (every row read and written each step);
+- `peer` (torch only): the PyTorch `dnc` package's `SAM` (`pip install
+  --no-deps dnc==1.1.0 faiss-cpu`), one read head of K = 4, its memory of
+  N rows of M = 20, an LSTM of 100, trained on the same batch (its output
+  has the input's 9 channels: the first 8 are scored). Its index is a GPU
+  FAISS IVF index; here a bench-only shim gives it faiss-cpu's exact
+  `IndexFlatL2` (behind an `IndexIDMap` for its ids), so its reads are
+  exact top-K, as ours are; `torch.cuda.synchronize` does nothing, and
+  faiss' `cast_integer_to_long_ptr` is its new `cast_integer_to_idx_t_ptr`.
 
 Past `--memory-limit` GB or `--time-limit` seconds a cell stops, and the
 larger sizes of its row are not run. The table gives, per side and batch,
@@ -29,11 +37,83 @@ import time
 import harness
 
 MEMORY_DIM, CONTROLLER, READS = 20, 100, 4
-SIDES = ("sam", "ntm")
+SIDES = ("sam", "ntm", "peer")
+
+
+def peer_worker(args):
+    """The `dnc` package's SAM on faiss-cpu (see the module docstring)."""
+    import faiss
+    import numpy as np
+    import torch
+
+    import keras_memory as km
+
+    class Resources:  # faiss.StandardGpuResources, on the CPU: nothing to hold
+        def setTempMemoryFraction(self, fraction):
+            pass
+
+        def initializeForDevice(self, device):
+            pass
+
+    held = []  # the flat indexes an IndexIDMap points to must outlive it
+
+    class FlatIndex(faiss.IndexIDMap):  # faiss.GpuIndexIVFFlat's calls, exact
+        def __init__(self, resources, width, lists, metric):
+            held.append(faiss.IndexFlatL2(width))
+            super().__init__(held[-1])
+
+        def setNumProbes(self, probes):
+            pass
+
+        def add_c(self, count, vectors):  # rows in order: ids are row + 1, as its own
+            ids = np.arange(self.ntotal + 1, self.ntotal + count + 1, dtype="int64")
+            self.add_with_ids_c(count, vectors, faiss.swig_ptr(ids))
+
+    faiss.StandardGpuResources, faiss.GpuIndexIVFFlat = Resources, FlatIndex
+    faiss.cast_integer_to_long_ptr = faiss.cast_integer_to_idx_t_ptr  # renamed since
+    torch.cuda.synchronize = lambda *args: None
+    from dnc import SAM
+
+    torch.manual_seed(0)
+    inputs, targets, weights = km.tasks.copy_sequences(
+        args.cell_batch, args.length, args.length, seed=0)
+    inputs, targets, weights = (torch.tensor(a) for a in (inputs, targets, weights))
+    model = SAM(input_size=inputs.shape[-1], hidden_size=CONTROLLER, nr_cells=args.cell_size,
+                cell_size=MEMORY_DIM, read_heads=1, sparse_reads=READS, gpu_id=-1)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-4)
+    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
+
+    def run(train):
+        optimizer.zero_grad()
+        output, _ = model(inputs, (None, None, None), reset_experience=True,
+                          pass_through_memory=True)
+        loss = (loss_fn(output[..., :targets.shape[-1]], targets).mean(-1) * weights).mean()
+        if train:
+            loss.backward()
+            optimizer.step()
+        return float(loss)
+
+    try:
+        run(train=True)
+        result = {}
+    except RuntimeError as error:  # its backward, on torch 2: reported, then forward only
+        result = {"note": "training fails: " + str(error).split(". Hint")[0]}
+    times = []
+    for step in range(2 + args.steps):
+        start = time.perf_counter()
+        with torch.set_grad_enabled("note" not in result):
+            loss = run(train="note" not in result)
+        if step >= 2:
+            times.append(time.perf_counter() - start)
+    key = "forward_s" if "note" in result else "step_s"
+    harness.report({key: statistics.median(times), "peak_gb": harness.peak_gb(),
+                    "finite": bool(np.isfinite(loss)), **result})
 
 
 def worker(args):
     """One cell in this process: prints its result."""
+    if args.side == "peer":
+        return peer_worker(args)
     import keras
     import numpy as np
 
@@ -85,26 +165,36 @@ def main(argv=None):
     print(f"copy task training sequence (length {args.length}), {args.steps} timed steps, "
           f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}", flush=True)
     rows = [(backend, side, int(batch)) for backend in args.backends.split(",")
-            for side in args.sides.split(",") for batch in args.batch_sizes.split(",")]
+            for side in args.sides.split(",") for batch in args.batch_sizes.split(",")
+            if side != "peer" or backend == "torch"]
     results = harness.sweep(__file__, rows, sizes, lambda key, size: [
         "--side", key[0], "--cell-size", str(size), "--cell-batch", str(key[1]),
         "--length", str(args.length), "--steps", str(args.steps)], **limits)
     print(f"\n{'backend':<11} {'side':<5} {'batch':>5} {'N':>8} {'seq s':>8} "
           f"{'vs first N':>10} {'SAM speed-up':>12} {'peak GB':>8}")
+    def seconds(result):  # a training step's, or (a peer that cannot train) a forward's
+        return result.get("step_s", result.get("forward_s"))
+
     for (backend, side, batch, size), result in results.items():
-        step = result.get("step_s")
-        first = next((r["step_s"] for (b, s, n, _), r in results.items()
-                      if (b, s, n) == (backend, side, batch) and "step_s" in r), None)
+        step = seconds(result)
+        first = next((seconds(r) for (b, s, n, _), r in results.items()
+                      if (b, s, n) == (backend, side, batch) and seconds(r)), None)
         dense = results.get((backend, "ntm", batch, size), {}).get("step_s")
+        peer = seconds(results.get((backend, "peer", batch, size), {}))
         speedup = (f"{dense / step:>12.1f}" if side == "sam" and step and dense
                    else f"{'':>12}")
         print(f"{backend:<11} {side:<5} {batch:>5} {size:>8} "
               + (f"{step:>8.3f} {step / first:>10.2f}" if step else f"{'-':>8} {'':>10}")
               + f" {speedup} {result.get('peak_gb', float('nan')):>8.2f}  "
+              + (f"peer over SAM {peer / step:.1f}  " if side == "sam" and step and peer
+                 else "")
+              + ("(forward only) " if "forward_s" in result else "")
               + result.get("note", ""))
     print("seq s: median seconds a training step on the batch (one sequence each); "
           "vs first N: over the smallest size that ran; SAM speed-up: the NTM's time "
-          "over the SAM's at the same size; peak GB: the worker's peak resident memory")
+          "over the SAM's at the same size; peak GB: the worker's peak resident memory; "
+          "peer over SAM: the peer's time (a forward pass alone where it cannot train) "
+          "over our SAM's training step")
 
 
 if __name__ == "__main__":
