@@ -40,6 +40,21 @@ def test_sam_layer_checks(tmp_path):
     )
 
 
+def test_the_kept_row_norms_are_the_memorys_after_every_step():
+    """A step sets the squared norms of the rows it writes anew and keeps the
+    others: after each step they are the memory's own."""
+    cell = km.SAMCell(**SMALL, num_read_heads=2)
+    layer = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+    x = np.random.default_rng(0).normal(size=(B, T, I)).astype("float32")
+    for steps in (1, T):
+        _, *states = layer(x[:, :steps])
+        state = cell.unpack_state(states)
+        memory = keras.ops.convert_to_numpy(state.memory)
+        assert np.abs(memory).sum() > 0  # written
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(state.row_norms),
+                                   (memory ** 2).sum(-1), rtol=1e-5, atol=1e-6)
+
+
 def test_state_has_named_parts_with_documented_shapes():
     cell = km.SAMCell(**SMALL, num_read_heads=2)
     cell.build((None, I))
@@ -48,7 +63,7 @@ def test_state_has_named_parts_with_documented_shapes():
     shapes = {name: tuple(getattr(state, name).shape) for name in state._fields
               if name != "controller"}
     assert shapes == {"output": (B, I), "reads": (B, 2, M), "memory": (B, N, M),
-                      "last_access": (B, N), "read_weights": (B, 2, K),
+                      "row_norms": (B, N), "last_access": (B, N), "read_weights": (B, 2, K),
                       "read_rows": (B, 2, K), "write_weights": (B, 1, 2 * K + 1),
                       "write_rows": (B, 1, 2 * K + 1), "time": (B, 1)}
 

@@ -218,7 +218,7 @@ def sam_step(seed=6, dtype="float64"):
 
 def _sam_outputs(access):
     """One number from everything a step returns (reads, memory, weights)."""
-    words, memory, read = access
+    words, memory, read = access.read_words, access.memory, access.read_weights
     shape = ops.shape(memory)
     waves = ops.sin(ops.reshape(ops.arange(shape[0] * shape[1] * shape[2], dtype=memory.dtype),
                                 shape))
@@ -226,25 +226,32 @@ def _sam_outputs(access):
             + ops.sum(read.weights * ops.cast(read.rows, read.weights.dtype)))
 
 
-def test_sam_access_is_a_write_then_a_sparse_read_in_values_and_gradients():
-    """The one-step function (on jax, its own in-place gradient) against the
-    three functions it stands for, autodiff through them."""
+@pytest.mark.parametrize("norms_given", [False, True])
+def test_sam_access_is_a_write_then_a_sparse_read_in_values_and_gradients(norms_given):
+    """The one-step function (on jax and tensorflow, its own in-place
+    gradient) against the three functions it stands for, autodiff through
+    them; with the rows' squared norms given (only the written rows' are
+    computed anew) or not."""
     (memory, weights, add, keys, strengths), rows, erase_rows = sam_step(dtype="float32")
+    norms = (memory ** 2).sum(-1) if norms_given else None
 
     def fused(m, w, a, k, s):
-        return addressing.sam_access(m, SparseWeights(w, rows), a, erase_rows, k, s, 2)
+        return addressing.sam_access(m, SparseWeights(w, rows), a, erase_rows, k, s, 2,
+                                     row_norms=norms)
 
     def composed(m, w, a, k, s):
         new = addressing.sparse_write(m, SparseWeights(w, rows), a, erase_rows)
         read = addressing.sparse_content_read(k, new, s, 2)
-        return addressing.SAMAccess(addressing.sparse_read(new, read), new, read)
+        return addressing.SAMAccess(addressing.sparse_read(new, read), new, read,
+                                    ops.sum(new * new, axis=-1))
 
     args = [memory, weights, add, keys, strengths]
     one, three = fused(*args), composed(*args)
     np.testing.assert_array_equal(np_(one.read_weights.rows), np_(three.read_weights.rows))
     assert set(np_(one.read_weights.rows)[0].ravel()) & {1, 4}  # reads the rows written
-    for a, b in zip((one.read_words, one.memory, one.read_weights.weights),
-                    (three.read_words, three.memory, three.read_weights.weights)):
+    for a, b in zip((one.read_words, one.memory, one.read_weights.weights, one.row_norms),
+                    (three.read_words, three.memory, three.read_weights.weights,
+                     three.row_norms)):
         np.testing.assert_allclose(np_(a), np_(b), rtol=1e-6, atol=1e-6)
     expected = analytic_gradients(lambda *a: _sam_outputs(composed(*a)), args)
     for name, got, want in zip(("memory", "weights", "add", "keys", "strengths"),

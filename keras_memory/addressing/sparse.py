@@ -20,6 +20,7 @@ from keras import ops
 
 from keras_memory import _backend
 from keras_memory import _validation as check
+from keras_memory.addressing import _products as products
 from keras_memory.addressing import _top_k
 from keras_memory.addressing.ntm import EPSILON
 from keras_memory.addressing.ntm import cosine_similarity
@@ -32,12 +33,15 @@ SparseWeights.__doc__ = """A weighting over memory rows that is zero but on `row
   its weights then add).
 """
 
-SAMAccess = collections.namedtuple("SAMAccess", ["read_words", "memory", "read_weights"])
+SAMAccess = collections.namedtuple(
+    "SAMAccess", ["read_words", "memory", "read_weights", "row_norms"])
 SAMAccess.__doc__ = """The result of one SAM memory step (`sam_access`).
 
 - read_words: `[B, H, M]`, what each head read.
 - memory: `[B, N, M]`, the memory after the write.
 - read_weights: `SparseWeights` `[B, H, K]`, by weight, highest first.
+- row_norms: `[B, N]`, the squared norm of each row after the write
+  (without gradient).
 """
 
 # An access below this weight does not count as one (`touch`).
@@ -291,14 +295,27 @@ def _erase_then_add(memory, rows, added):
     return _scatter_rows(memory, rows, ops.concatenate([-erased, added], axis=1), "add")
 
 
-def _write_then_read(memory, added, rows, key, num_reads, epsilon):
+def _write_then_read(memory, added, rows, key, row_norms, num_reads, epsilon):
     """`_erase_then_add`, then the `num_reads` rows most similar to each key
     in the new memory: `(memory [B, N, M], read_rows [B, H, K], chosen [B,
-    H, K, M])`, by autodiff."""
+    H, K, M], row_norms [B, N])`, by autodiff. `row_norms`: the squared
+    norms before the write (None: computed from every row after it); the
+    rows written get theirs anew."""
     memory = _erase_then_add(memory, rows, added)
-    scores = cosine_similarity(ops.stop_gradient(key), ops.stop_gradient(memory), epsilon)
-    read_rows = _choose(scores, num_reads)
-    return memory, read_rows, gather_rows(memory, read_rows)
+    held = ops.stop_gradient(memory)
+    if row_norms is None:
+        row_norms = ops.sum(held * held, axis=-1)
+    else:
+        written = gather_rows(held, rows)
+        row_norms = _scatter_rows(ops.stop_gradient(row_norms)[..., None], rows,
+                                  ops.sum(written * written, axis=-1, keepdims=True),
+                                  None)[..., 0]
+    key = ops.cast(ops.stop_gradient(key), held.dtype)
+    dots = products.matmul_transposed(key, held)  # [B, H, N]
+    norms = (ops.sum(key * key, axis=-1, keepdims=True) + epsilon) * (
+        row_norms[:, None, :] + epsilon)
+    read_rows = _choose(dots / ops.sqrt(norms), num_reads)
+    return memory, read_rows, gather_rows(memory, read_rows), row_norms
 
 
 @functools.cache
@@ -311,13 +328,14 @@ def _write_then_read_in_place(num_reads, epsilon):
     order reads and writes on them."""
 
     @ops.custom_gradient
-    def step(memory, added, rows, key):
-        memory, read_rows, chosen = _write_then_read(
-            memory, added, rows, key, num_reads, epsilon)
+    def step(memory, added, rows, key, row_norms):
+        memory, read_rows, chosen, row_norms = _write_then_read(
+            memory, added, rows, key, row_norms, num_reads, epsilon)
 
         def grad(*upstream, **kwargs):
             upstream = kwargs.get("upstream", upstream)
-            memory_grad, _, chosen_grad = upstream[0] if len(upstream) == 1 else upstream
+            upstream = upstream[0] if len(upstream) == 1 else upstream
+            memory_grad, chosen_grad = upstream[0], upstream[2]
             batch, width = ops.shape(chosen)[0], ops.shape(chosen)[-1]
             read_flat = ops.reshape(read_rows, (batch, -1))
             chosen_grad = ops.reshape(chosen_grad, (batch, -1, width))
@@ -329,15 +347,16 @@ def _write_then_read_in_place(num_reads, epsilon):
             memory_grad = _scatter_rows(
                 memory_grad, ops.concatenate([read_flat, rows[:, :1]], axis=1),
                 ops.concatenate([chosen_grad, -written[:, :1]], axis=1), "add")
-            return memory_grad, written[:, 1:], None, ops.zeros_like(key)
+            return (memory_grad, written[:, 1:], None, ops.zeros_like(key),
+                    ops.zeros_like(row_norms))
 
-        return (memory, read_rows, chosen), grad
+        return (memory, read_rows, chosen, row_norms), grad
 
     return step
 
 
 def sam_access(memory, write, add, erase_rows, read_keys, read_strengths, num_reads,
-               epsilon=EPSILON):
+               row_norms=None, epsilon=EPSILON):
     """One SAM memory step: `sparse_write`, then `sparse_content_read` and
     `sparse_read` of the memory written, touching `O(H K)` rows.
 
@@ -352,10 +371,15 @@ def sam_access(memory, write, add, erase_rows, read_keys, read_strengths, num_re
         erase_rows: `[B]` int, as `sparse_write`'s.
         read_keys: `[B, H, M]`; read_strengths: `[B, H, 1]`, beta >= 0.
         num_reads: int K, `1 <= K <= N`.
+        row_norms: optional `[B, N]`, the squared norm of each row of
+            `memory` (the last step's `SAMAccess.row_norms`): then only the
+            rows written get theirs anew, and the choice reads the memory
+            once (a dot product a row), not twice. None: all computed.
         epsilon: added to the squared norms.
 
     Returns:
-        `SAMAccess(read_words [B, H, M], memory [B, N, M], read_weights)`.
+        `SAMAccess(read_words [B, H, M], memory [B, N, M], read_weights,
+        row_norms [B, N])`.
 
     Examples:
         >>> import numpy as np
@@ -373,17 +397,21 @@ def sam_access(memory, write, add, erase_rows, read_keys, read_strengths, num_re
     strength, _ = _with_heads("read_strengths", read_strengths, 3)
     memory = ops.convert_to_tensor(memory)
     rows, added = _written(memory, write, add, erase_rows)
+    if row_norms is not None:
+        row_norms = ops.cast(row_norms, memory.dtype)
     if _backend.sparse_row_gradients():
         step = _write_then_read_in_place(num_reads, float(epsilon))
-        memory, read_rows, chosen = step(memory, added, rows, key)
+        if row_norms is None:  # the custom gradient takes tensors only
+            row_norms = ops.sum(ops.square(ops.stop_gradient(memory)), axis=-1)
+        memory, read_rows, chosen, row_norms = step(memory, added, rows, key, row_norms)
     else:
-        memory, read_rows, chosen = _write_then_read(
-            memory, added, rows, key, num_reads, epsilon)
+        memory, read_rows, chosen, row_norms = _write_then_read(
+            memory, added, rows, key, row_norms, num_reads, epsilon)
     logits = _logits(key, chosen, strength, epsilon)
     read_words = ops.sum(ops.softmax(logits, axis=-1)[..., None] * chosen, axis=-2)
     logits, read_rows = _top_k.by_score_then_index(logits, read_rows)
     return SAMAccess(read_words, memory,
-                     SparseWeights(ops.softmax(logits, axis=-1), read_rows))
+                     SparseWeights(ops.softmax(logits, axis=-1), read_rows), row_norms)
 
 
 def touch(last_access, sparse, time, threshold=ACCESS_THRESHOLD):

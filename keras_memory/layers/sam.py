@@ -16,8 +16,8 @@ from keras_memory.layers.controller_cell import ControllerCell
 
 SAMState = collections.namedtuple(
     "SAMState",
-    ["output", "controller", "reads", "memory", "last_access", "read_weights",
-     "read_rows", "write_weights", "write_rows", "time"],
+    ["output", "controller", "reads", "memory", "row_norms", "last_access",
+     "read_weights", "read_rows", "write_weights", "write_rows", "time"],
 )
 SAMState.__doc__ = """The parts of a `SAMCell` state, with named fields.
 
@@ -28,6 +28,9 @@ Shapes: B batch, N `memory_size`, M `memory_dim`, R `num_read_heads`, K
 - controller: list of controller states (`[h, c]` for the LSTM).
 - reads: `[B, R, M]`, the last read words.
 - memory: `[B, N, M]`.
+- row_norms: `[B, N]`, each row's squared norm (kept, so that a step
+  scores the rows with one product over the memory; a step sets the rows
+  it writes anew).
 - last_access: `[B, N]`, the time each row was last read or written with
   a weight above `addressing.sparse.ACCESS_THRESHOLD` (0: never).
 - read_weights, read_rows: `[B, R, K]`, the last step's reads: their
@@ -150,6 +153,7 @@ class SAMCell(ControllerCell):
             controller=self.controller_state_shape,
             reads=(r, m),
             memory=(n, m),
+            row_norms=(n,),
             last_access=(n,),
             read_weights=(r, k),
             read_rows=(r, k),
@@ -186,9 +190,10 @@ class SAMCell(ControllerCell):
         write = addressing.sam_write_weights(
             previous_read, least_used, interface["write_gate"],
             interface["interpolation_gate"])
-        reads, memory, read = addressing.sam_access(
+        reads, memory, read, row_norms = addressing.sam_access(
             state.memory, write, interface["write_vector"], least_used,
-            interface["read_keys"], interface["read_strengths"], self.num_reads_per_head)
+            interface["read_keys"], interface["read_strengths"], self.num_reads_per_head,
+            row_norms=state.row_norms)
         batch = keras.ops.shape(memory)[0]
         accessed = SparseWeights(*(  # this step's write and reads, one scatter
             _ops.concatenate([_ops.reshape(a, (batch, -1)), _ops.reshape(b, (batch, -1))], -1)
@@ -201,6 +206,7 @@ class SAMCell(ControllerCell):
             controller=controller_state,
             reads=reads,
             memory=memory,
+            row_norms=row_norms,
             last_access=last_access,
             read_weights=_ops.cast(read.weights, dtype),
             read_rows=_ops.cast(read.rows, dtype),
