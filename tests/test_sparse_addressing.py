@@ -183,6 +183,10 @@ def test_touch_stamps_the_rows_accessed_above_the_threshold():
                                             np.ones((1, 1)), num_reads=1),
      "memory"),
     (lambda: addressing.least_recently_used(np.ones(3)), "last_access"),
+    (lambda: addressing.sam_access(
+        np.ones((1, 3, 2)), SparseWeights(np.ones((1, 1, 1)), np.zeros((1, 1, 1), "int32")),
+        np.ones((1, 1, 2)), np.zeros(1, "int32"), np.ones((1, 1, 2)), np.ones((1, 1, 1)), 1,
+        row_norms=np.ones((1, 4))), "row_norms"),
 ])
 def test_bad_arguments_are_refused_by_name(call, fragment):
     with pytest.raises(ValueError, match=fragment):
