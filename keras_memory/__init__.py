@@ -49,12 +49,16 @@ from keras_memory.layers.product_key_memory import ProductKeyMemory
 from keras_memory.layers.sam import SAM
 from keras_memory.layers.sam import SAMCell
 from keras_memory.layers.sam import SAMState
+from keras_memory.layers.sdnc import SDNC
+from keras_memory.layers.sdnc import SDNCCell
+from keras_memory.layers.sdnc import SDNCState
 from keras_memory.models import dnc
 from keras_memory.models import memn2n
 from keras_memory.models import memory_network
 from keras_memory.models import memory_transformer
 from keras_memory.models import ntm
 from keras_memory.models import sam
+from keras_memory.models import sdnc
 from keras_memory.recurrent import MemoryCell
 from keras_memory.recurrent import MemoryRNN
 from keras_memory.trace import Trace
@@ -86,6 +90,9 @@ __all__ = [
     "SAM",
     "SAMCell",
     "SAMState",
+    "SDNC",
+    "SDNCCell",
+    "SDNCState",
     "SentenceEncoding",
     "TemporalEncoding",
     "Trace",
@@ -105,6 +112,7 @@ __all__ = [
     "ntm",
     "recurrent",
     "sam",
+    "sdnc",
     "tasks",
     "trace",
 ]

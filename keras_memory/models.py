@@ -3,7 +3,7 @@
 `memory_network` and `ntm` mirror the specification's `build/1`;
 `memn2n` is the bAbI model of Sukhbaatar et al. (2015); `dnc` is `ntm`'s
 counterpart for the Differentiable Neural Computer, `sam` for Sparse Access
-Memory; `memory_transformer`
+Memory, `sdnc` for the sparse DNC; `memory_transformer`
 is a causal transformer with large memory layers in place of feed-forward
 layers (Lample et al. 2019; Berges et al. 2024).
 """
@@ -19,6 +19,7 @@ from keras_memory.layers.ntm import NTM
 from keras_memory.layers.positions import PositionEmbedding
 from keras_memory.layers.product_key_memory import ProductKeyMemory
 from keras_memory.layers.sam import SAM
+from keras_memory.layers.sdnc import SDNC
 
 
 def memory_network(
@@ -211,6 +212,31 @@ def sam(input_size, sequence_length=None, mask_value=None, name="sam", **layer_k
         (2, 5, 3)
     """
     return _sequence_model(SAM, name, input_size, sequence_length, mask_value,
+                           **layer_kwargs)
+
+
+def sdnc(input_size, sequence_length=None, mask_value=None, name="sdnc", **layer_kwargs):
+    """A functional `keras.Model` around one `SDNC` layer (the sparse DNC).
+
+    Args:
+        input_size: int >= 1, features per time step.
+        sequence_length, mask_value, name: as for `ntm`.
+        **layer_kwargs: `SDNC` arguments, with its defaults: `memory_size`
+            (128), `memory_dim` (32), `controller_size` (256),
+            `num_read_heads` (1), `num_reads_per_head` (4), `num_links` (8),
+            `output_size` (the input size), ...; `return_sequences`
+            defaults to `True`.
+
+    Returns:
+        A `keras.Model`, as `ntm` does.
+
+    Examples:
+        >>> import numpy as np
+        >>> model = sdnc(3, memory_size=1024, memory_dim=4, controller_size=8, num_links=4)
+        >>> model.predict(np.zeros((2, 5, 3)), verbose=0).shape
+        (2, 5, 3)
+    """
+    return _sequence_model(SDNC, name, input_size, sequence_length, mask_value,
                            **layer_kwargs)
 
 

@@ -182,6 +182,14 @@ def _sam_case():
     return model, [x]
 
 
+def _sdnc_case():
+    model = km.sdnc(4, memory_size=32, memory_dim=4, controller_size=8, num_read_heads=2,
+                    num_reads_per_head=3, num_links=4, mask_value=0.0)
+    x = np.random.default_rng(11).normal(size=(2, 6, 4)).astype("float32")
+    x[0, 5:] = 0.0
+    return model, [x]
+
+
 CASES = {
     "memn2n_builder": _memn2n_builder_case,
     "ntm_read_and_write_heads": _heads_case,
@@ -206,6 +214,7 @@ CASES = {
     "hashed_memory_cell": _hashed_memory_case,
     "hashed_memory_layer": _hashed_memory_layer_case,
     "sam_masked": _sam_case,
+    "sdnc_masked": _sdnc_case,
     "memory_transformer_product_keys": _memory_transformer_case,
 }
 

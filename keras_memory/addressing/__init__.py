@@ -10,7 +10,9 @@
 - `keras_memory.addressing.hashing`: `hashed_lookup` (locality-sensitive
   bucket ids) and `ema_write` (moving-average writes to the buckets hit);
 - `keras_memory.addressing.sparse`: Sparse Access Memory's top-K content
-  reads, sparse writes and last-access usage (Rae et al., 2016).
+  reads, sparse writes and last-access usage (Rae et al., 2016);
+- `keras_memory.addressing.sparse_links`: the sparse DNC's temporal links,
+  `K_L` a row each way, and `sdnc_access` (Rae et al., 2016).
 
 Every name is importable from `keras_memory.addressing` itself.
 """
@@ -47,13 +49,24 @@ from keras_memory.addressing.sparse import sparse_content_read
 from keras_memory.addressing.sparse import sparse_read
 from keras_memory.addressing.sparse import sparse_write
 from keras_memory.addressing.sparse import touch
+from keras_memory.addressing.sparse_links import SDNCAccess
+from keras_memory.addressing.sparse_links import SparseLinks
+from keras_memory.addressing.sparse_links import dense_links
+from keras_memory.addressing.sparse_links import empty_links
+from keras_memory.addressing.sparse_links import follow_links
+from keras_memory.addressing.sparse_links import sdnc_access
+from keras_memory.addressing.sparse_links import sparse_link_update
+from keras_memory.addressing.sparse_links import sparse_precedence_update
+from keras_memory.addressing.sparse_links import strongest
 
 __all__ = [
-    "EPSILON", "DNCAccess", "SAMAccess", "SparseWeights", "address", "allocation",
-    "circular_shift", "content_addressing", "cosine_similarity", "dense_weights",
-    "directional_read_weights", "dnc_access", "ema_write", "gather_rows", "hashed_lookup",
-    "interpolate", "least_recently_used", "link_update", "masked_softmax", "precedence_update",
-    "product_key_search", "read", "sam_access", "sam_write_weights", "sharpen",
-    "sparse_content_read", "sparse_read", "sparse_write", "touch", "usage_update", "write",
+    "EPSILON", "DNCAccess", "SAMAccess", "SDNCAccess", "SparseLinks", "SparseWeights",
+    "address", "allocation", "circular_shift", "content_addressing", "cosine_similarity",
+    "dense_links", "dense_weights", "directional_read_weights", "dnc_access", "ema_write",
+    "empty_links", "follow_links", "gather_rows", "hashed_lookup", "interpolate",
+    "least_recently_used", "link_update", "masked_softmax", "precedence_update",
+    "product_key_search", "read", "sam_access", "sam_write_weights", "sdnc_access",
+    "sharpen", "sparse_content_read", "sparse_link_update", "sparse_precedence_update",
+    "sparse_read", "sparse_write", "strongest", "touch", "usage_update", "write",
     "write_allocation",
 ]

@@ -55,6 +55,7 @@ def top_k_rows(scores, k):
     # Keys: every row above the k-th score (fewer than k of them) outranks
     # every row equal to it, and among each the lower row ranks higher.
     rank = ops.cast(size - ops.arange(size), "float32")  # N .. 1
-    keys = ops.where(held > kth, rank + size, ops.where(held == kth, rank, 0.0))
+    keys = ops.where(held > kth, rank + ops.cast(size, "float32"),
+                     ops.where(held == kth, rank, 0.0))
     rows = ops.top_k(keys, k, sorted=False)[1]
     return ops.sort(ops.cast(rows, "int32"), axis=-1)

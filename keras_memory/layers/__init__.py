@@ -11,6 +11,7 @@
 - `hashed_memory`: `HashedMemory` (hashed buckets over learned slots) and
   `HashedMemoryCell` (a recurrent memory of hashed buckets);
 - `sam`: `SAMCell`, `SAM` (Sparse Access Memory: top-K reads, sparse writes);
+- `sdnc`: `SDNCCell`, `SDNC` (the SAM with sparse temporal links);
 - `controller_cell`: `ControllerCell`, the controller and output
   projection both memory cells share (on `keras_memory.recurrent.MemoryCell`).
 """
@@ -37,6 +38,9 @@ from keras_memory.layers.product_key_memory import ProductKeyMemory
 from keras_memory.layers.sam import SAM
 from keras_memory.layers.sam import SAMCell
 from keras_memory.layers.sam import SAMState
+from keras_memory.layers.sdnc import SDNC
+from keras_memory.layers.sdnc import SDNCCell
+from keras_memory.layers.sdnc import SDNCState
 
 __all__ = [
     "DNC", "DNCCell", "DNCState", "HashedMemory", "HashedMemoryCell", "HashedState",
@@ -44,7 +48,7 @@ __all__ = [
     "MemN2N", "MemoryHop", "MemoryNetwork",
     "NTM", "NTMCell",
     "NTMReadHead", "NTMState", "NTMWriteHead", "PositionEmbedding", "ProductKeyMemory",
-    "SAM", "SAMCell", "SAMState",
+    "SAM", "SAMCell", "SAMState", "SDNC", "SDNCCell", "SDNCState",
     "SentenceEncoding",
     "TemporalEncoding",
 ]

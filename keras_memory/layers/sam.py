@@ -194,11 +194,7 @@ class SAMCell(ControllerCell):
             state.memory, write, interface["write_vector"], least_used,
             interface["read_keys"], interface["read_strengths"], self.num_reads_per_head,
             row_norms=state.row_norms)
-        batch = keras.ops.shape(memory)[0]
-        accessed = SparseWeights(*(  # this step's write and reads, one scatter
-            _ops.concatenate([_ops.reshape(a, (batch, -1)), _ops.reshape(b, (batch, -1))], -1)
-            for a, b in zip(write, read)))
-        last_access = addressing.touch(state.last_access, accessed, time[:, 0])
+        last_access = self.touch_accessed(state.last_access, write, read, time)
         output = self.read_out(hidden, reads)
         dtype = state.memory.dtype
         return output, SAMState(
@@ -214,6 +210,16 @@ class SAMCell(ControllerCell):
             write_rows=_ops.cast(write.rows, dtype),
             time=time,
         )
+
+    @staticmethod
+    def touch_accessed(last_access, write, read, time):
+        """`last_access` with the rows this step's `write` and `read`
+        (`SparseWeights`) accessed stamped with `time` `[B, 1]`: one scatter."""
+        batch = keras.ops.shape(last_access)[0]
+        accessed = SparseWeights(*(
+            _ops.concatenate([_ops.reshape(a, (batch, -1)), _ops.reshape(b, (batch, -1))], -1)
+            for a, b in zip(write, read)))
+        return addressing.touch(last_access, accessed, time[:, 0])
 
     def get_config(self):
         return {**super().get_config(), "num_reads_per_head": self.num_reads_per_head}

@@ -1,0 +1,195 @@
+"""Sparse Differentiable Neural Computer (Rae et al. 2016, "Scaling
+Memory-Augmented Neural Networks with Sparse Reads and Writes"): `SDNCCell`,
+one time step for `keras.layers.RNN`, and `SDNC`, the sequence layer on the
+shared recurrent core (`keras_memory.recurrent`)."""
+
+import collections
+
+import keras
+
+from keras_memory import _ops
+from keras_memory import _validation as check
+from keras_memory import addressing
+from keras_memory import recurrent
+from keras_memory.addressing.sparse import SparseWeights
+from keras_memory.addressing.sparse_links import SparseLinks
+from keras_memory.layers import sam
+
+SDNCState = collections.namedtuple(
+    "SDNCState",
+    ["output", "controller", "reads", "memory", "row_norms", "last_access", "precedence",
+     "forward_weights", "forward_rows", "backward_weights", "backward_rows",
+     "read_weights", "read_rows", "write_weights", "write_rows", "read_modes", "time"],
+)
+SDNCState.__doc__ = """The parts of an `SDNCCell` state, with named fields.
+
+Shapes: B batch, N `memory_size`, M `memory_dim`, R `num_read_heads`, K
+`num_reads_per_head`, K_L `num_links`.
+
+- output, controller, reads, memory, row_norms, last_access, read_weights,
+  read_rows, write_weights, write_rows, time: as `SAMState`'s.
+- precedence: `[B, N]`, how much each row was the last one written.
+- forward_weights, forward_rows: `[B, N, K_L]`, for each row the rows
+  written right after it and the link weights (`SparseLinks`);
+  backward_weights, backward_rows: the rows written right before it.
+  Rows are floats (exact up to 2 ** 24); an entry of weight 0 is empty.
+- read_modes: `[B, R, 3]`, the last step's mix of backward, forward and
+  content reads.
+"""
+
+# The interface vector: the SAM's, then each read head's modes.
+INTERFACE = sam.INTERFACE + (("read_modes", lambda r, m: 3 * r, "softmax"),)
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class SDNCCell(sam.SAMCell):
+    """One step of a sparse DNC, for `keras.layers.RNN`.
+
+    A `SAMCell` whose reads also follow temporal links, as the DNC's do:
+    the interface adds each read head's three read modes (a softmax over
+    backward, forward and content). Each step
+
+    - writes as the SAM does (the rows read last step or the least
+      recently used one; `addressing.sam_write_weights`);
+    - updates the temporal links, each row keeping its `num_links`
+      strongest links forward and backward (`addressing.sparse_link_update`,
+      `O(N K_L)` a step, where the DNC's link matrix is `N x N`), and the
+      precedence;
+    - reads, each head mixing the last step's reads moved one write back
+      and forward along the links with the `num_reads_per_head` rows most
+      similar to its key, cut to its `num_reads_per_head` strongest rows
+      (`addressing.sdnc_access`).
+
+    One write head. With `num_reads_per_head = num_links = memory_size`
+    the reads are those the DNC's dense links and content addressing give
+    for the same writes.
+
+    Args:
+        memory_size, memory_dim, controller_size, num_read_heads,
+            num_reads_per_head, output_size, controller, output_activation,
+            kernel_initializer, kernel_regularizer, remat: as for `SAMCell`.
+        num_links: int K_L, `1 <= K_L <= memory_size`, the links a row keeps
+            each way. Default 8.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments and returns: as for `SAMCell`, with the state a flat list
+    of the `SDNCState` parts. Every sequence starts from a zero memory with
+    no links.
+
+    Examples:
+        >>> cell = SDNCCell(memory_size=64, memory_dim=8, controller_size=16,
+        ...                 num_reads_per_head=2, num_links=3)
+        >>> cell.build((None, 5))
+        >>> state = cell.unpack_state(cell.get_initial_state(batch_size=2))
+        >>> tuple(state.forward_rows.shape), tuple(state.read_modes.shape)
+        ((2, 64, 3), (2, 1, 3))
+    """
+
+    def __init__(
+        self,
+        memory_size=128, memory_dim=32, controller_size=256,
+        num_read_heads=1, num_reads_per_head=4, num_links=8,
+        output_size=None, controller="lstm", output_activation=None,
+        kernel_initializer="glorot_uniform", kernel_regularizer=None,
+        remat=False,
+        **kwargs,
+    ):
+        super().__init__(
+            memory_size, memory_dim, controller_size, num_read_heads, num_reads_per_head,
+            output_size, controller, output_activation, kernel_initializer,
+            kernel_regularizer, remat, **kwargs,
+        )
+        self.num_links = check.positive_int("num_links", num_links)
+        if self.num_links > self.memory_size:
+            raise ValueError(
+                f"`num_links` must be at most memory_size={self.memory_size}, received "
+                f"num_links={num_links}."
+            )
+
+    @property
+    def interface_sizes(self):
+        return [size(self.num_read_heads, self.memory_dim) for _, size, _ in INTERFACE]
+
+    @property
+    def state_shape(self):
+        n, r, links = self.memory_size, self.num_read_heads, (self.memory_size, self.num_links)
+        shape = super().state_shape._asdict()
+        return SDNCState(**shape, precedence=(n,), forward_weights=links,
+                         forward_rows=links, backward_weights=links, backward_rows=links,
+                         read_modes=(r, 3))
+
+    def interface_parameters(self, hidden):
+        """`{name: tensor}` for the names of `INTERFACE`: the `SAMCell`'s, and
+        `read_modes` `[B, R, 3]`."""
+        r, m = self.num_read_heads, self.memory_dim
+        shapes = {"read_keys": (r, m), "read_strengths": (r, 1), "write_vector": (1, m),
+                  "read_modes": (r, 3)}
+        parts = [(name, size, activation) for (name, _, activation), size
+                 in zip(INTERFACE, self.interface_sizes)]
+        return self.split_interface(hidden, parts, shapes)
+
+    def step(self, inputs, state, training=None, constants=None):
+        """One time step on an `SDNCState`: `(output, new SDNCState)`."""
+        hidden, controller_state = self.run_controller(
+            inputs, state.reads, state.controller, training,
+            weights=constants.controller if constants else None,
+        )
+        interface = self.interface_parameters(hidden)
+        time = state.time + 1.0
+        previous_read = SparseWeights(state.read_weights, _ops.cast(state.read_rows, "int32"))
+        least_used = addressing.least_recently_used(state.last_access)
+        write = addressing.sam_write_weights(
+            previous_read, least_used, interface["write_gate"],
+            interface["interpolation_gate"])
+        links = SparseLinks(state.forward_weights, state.forward_rows,
+                            state.backward_weights, state.backward_rows)
+        access = addressing.sdnc_access(
+            state.memory, links, state.precedence, previous_read, write,
+            interface["write_vector"], least_used, interface["read_keys"],
+            interface["read_strengths"], interface["read_modes"], self.num_reads_per_head,
+            row_norms=state.row_norms)
+        last_access = self.touch_accessed(state.last_access, write, access.read_weights, time)
+        output = self.read_out(hidden, access.read_words)
+        dtype = state.memory.dtype
+        return output, SDNCState(
+            output=output,
+            controller=controller_state,
+            reads=access.read_words,
+            memory=access.memory,
+            row_norms=access.row_norms,
+            last_access=last_access,
+            precedence=access.precedence,
+            forward_weights=access.links.forward_weights,
+            forward_rows=_ops.cast(access.links.forward_rows, dtype),
+            backward_weights=access.links.backward_weights,
+            backward_rows=_ops.cast(access.links.backward_rows, dtype),
+            read_weights=_ops.cast(access.read_weights.weights, dtype),
+            read_rows=_ops.cast(access.read_weights.rows, dtype),
+            write_weights=_ops.cast(write.weights, dtype),
+            write_rows=_ops.cast(write.rows, dtype),
+            read_modes=interface["read_modes"],
+            time=time,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "num_links": self.num_links}
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class SDNC(recurrent.MemoryRNN):
+    """Sparse DNC over sequences: `RNN(SDNCCell(...))`.
+
+    Takes every `SDNCCell` argument and the usual `keras.layers.RNN` ones
+    (`return_sequences`, `return_state`, `go_backwards`, `stateful`,
+    `unroll`, `zero_output_for_mask`), on the shared recurrent core.
+
+    Examples:
+        >>> import numpy as np
+        >>> layer = SDNC(memory_size=256, memory_dim=8, controller_size=16,
+        ...              num_links=4, return_sequences=True)
+        >>> tuple(layer(np.zeros((2, 7, 5), "float32")).shape)
+        (2, 7, 5)
+    """
+
+    cell_class = SDNCCell
+    cell_name = "sdnc_cell"
