@@ -1,5 +1,5 @@
 """How a Sparse Access Memory's training sequence grows with its memory, beside
-the dense NTM.
+the dense NTM (and the sparse DNC's beside the dense DNC).
 
     python bench/sparse_memory.py --backends jax,torch \
         --sizes 1024,16384,65536,1048576 --batch-sizes 1,32
@@ -14,6 +14,9 @@ the process's peak resident memory. The sides:
 - `sam`: `km.sam(num_reads_per_head=4)`: top-4 reads, a write to the rows
   just read or the least recently used row;
 - `ntm`: `km.ntm`, the dense NTM (every row read and written each step);
+- `sdnc`: `km.sdnc(num_reads_per_head=4, num_links=8)`: the SAM's reads and
+  writes, with temporal links, 8 a row each way;
+- `dnc`: `km.dnc`, the dense DNC (an `N x N` link matrix);
 - `peer` (torch only): the PyTorch `dnc` package's `SAM` (`pip install
   --no-deps dnc==1.1.0 faiss-cpu`), one read head of K = 4, its memory of
   N rows of M = 20, an LSTM of 100, trained on the same batch (its output
@@ -21,12 +24,15 @@ the process's peak resident memory. The sides:
   FAISS IVF index; here a bench-only shim gives it faiss-cpu's exact
   `IndexFlatL2` (behind an `IndexIDMap` for its ids), so its reads are
   exact top-K, as ours are; `torch.cuda.synchronize` does nothing, and
-  faiss' `cast_integer_to_long_ptr` is its new `cast_integer_to_idx_t_ptr`.
+  faiss' `cast_integer_to_long_ptr` is its new `cast_integer_to_idx_t_ptr`;
+- `peer_sdnc` (torch only): the same package's `SDNC`, K = 4 and 8
+  temporal reads, on the same shim.
 
 Past `--memory-limit` GB or `--time-limit` seconds a cell stops, and the
 larger sizes of its row are not run. The table gives, per side and batch,
 the seconds a training sequence takes at each size, its ratio to the
-smallest size's, and the SAM's speed-up over the NTM at each size.
+smallest size's, and each sparse side's speed-up over its dense one (SAM
+over NTM, SDNC over DNC) at each size.
 """
 
 import argparse
@@ -36,8 +42,10 @@ import time
 
 import harness
 
-MEMORY_DIM, CONTROLLER, READS = 20, 100, 4
-SIDES = ("sam", "ntm", "peer")
+MEMORY_DIM, CONTROLLER, READS, LINKS = 20, 100, 4, 8
+SIDES = ("sam", "ntm", "sdnc", "dnc", "peer", "peer_sdnc")
+DENSE = {"sam": "ntm", "sdnc": "dnc"}  # each sparse side's dense counterpart
+PEER = {"sam": "peer", "sdnc": "peer_sdnc"}
 
 
 def peer_worker(args):
@@ -72,14 +80,18 @@ def peer_worker(args):
     faiss.StandardGpuResources, faiss.GpuIndexIVFFlat = Resources, FlatIndex
     faiss.cast_integer_to_long_ptr = faiss.cast_integer_to_idx_t_ptr  # renamed since
     torch.cuda.synchronize = lambda *args: None
-    from dnc import SAM
+    from dnc import SAM, SDNC
 
     torch.manual_seed(0)
     inputs, targets, weights = km.tasks.copy_sequences(
         args.cell_batch, args.length, args.length, seed=0)
     inputs, targets, weights = (torch.tensor(a) for a in (inputs, targets, weights))
-    model = SAM(input_size=inputs.shape[-1], hidden_size=CONTROLLER, nr_cells=args.cell_size,
-                cell_size=MEMORY_DIM, read_heads=1, sparse_reads=READS, gpu_id=-1)
+    options = dict(input_size=inputs.shape[-1], hidden_size=CONTROLLER, nr_cells=args.cell_size,
+                   cell_size=MEMORY_DIM, read_heads=1, sparse_reads=READS, gpu_id=-1)
+    if args.side == "peer_sdnc":
+        model = SDNC(temporal_reads=LINKS, **options)
+    else:
+        model = SAM(**options)
     optimizer = torch.optim.Adam(model.parameters(), 1e-4)
     loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
 
@@ -112,7 +124,7 @@ def peer_worker(args):
 
 def worker(args):
     """One cell in this process: prints its result."""
-    if args.side == "peer":
+    if args.side.startswith("peer"):
         return peer_worker(args)
     import keras
     import numpy as np
@@ -122,8 +134,9 @@ def worker(args):
     keras.utils.set_random_seed(0)
     inputs, targets, weights = km.tasks.copy_sequences(
         args.cell_batch, args.length, args.length, seed=0)
-    build = km.sam if args.side == "sam" else km.ntm
-    options = dict(num_reads_per_head=READS) if args.side == "sam" else {}
+    build = {"sam": km.sam, "ntm": km.ntm, "sdnc": km.sdnc, "dnc": km.dnc}[args.side]
+    options = {"sam": dict(num_reads_per_head=READS),
+               "sdnc": dict(num_reads_per_head=READS, num_links=LINKS)}.get(args.side, {})
     model = build(inputs.shape[-1], memory_size=args.cell_size, memory_dim=MEMORY_DIM,
                   controller_size=CONTROLLER, output_size=targets.shape[-1], **options)
     model.compile(keras.optimizers.Adam(1e-4),
@@ -166,12 +179,12 @@ def main(argv=None):
           f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}", flush=True)
     rows = [(backend, side, int(batch)) for backend in args.backends.split(",")
             for side in args.sides.split(",") for batch in args.batch_sizes.split(",")
-            if side != "peer" or backend == "torch"]
+            if not side.startswith("peer") or backend == "torch"]
     results = harness.sweep(__file__, rows, sizes, lambda key, size: [
         "--side", key[0], "--cell-size", str(size), "--cell-batch", str(key[1]),
         "--length", str(args.length), "--steps", str(args.steps)], **limits)
-    print(f"\n{'backend':<11} {'side':<5} {'batch':>5} {'N':>8} {'seq s':>8} "
-          f"{'vs first N':>10} {'SAM speed-up':>12} {'peak GB':>8}")
+    print(f"\n{'backend':<11} {'side':<9} {'batch':>5} {'N':>8} {'seq s':>8} "
+          f"{'vs first N':>10} {'speed-up':>9} {'peak GB':>8}")
     def seconds(result):  # a training step's, or (a peer that cannot train) a forward's
         return result.get("step_s", result.get("forward_s"))
 
@@ -179,22 +192,20 @@ def main(argv=None):
         step = seconds(result)
         first = next((seconds(r) for (b, s, n, _), r in results.items()
                       if (b, s, n) == (backend, side, batch) and seconds(r)), None)
-        dense = results.get((backend, "ntm", batch, size), {}).get("step_s")
-        peer = seconds(results.get((backend, "peer", batch, size), {}))
-        speedup = (f"{dense / step:>12.1f}" if side == "sam" and step and dense
-                   else f"{'':>12}")
-        print(f"{backend:<11} {side:<5} {batch:>5} {size:>8} "
+        dense = results.get((backend, DENSE.get(side), batch, size), {}).get("step_s")
+        peer = seconds(results.get((backend, PEER.get(side), batch, size), {}))
+        speedup = f"{dense / step:>9.1f}" if step and dense else f"{'':>9}"
+        print(f"{backend:<11} {side:<9} {batch:>5} {size:>8} "
               + (f"{step:>8.3f} {step / first:>10.2f}" if step else f"{'-':>8} {'':>10}")
               + f" {speedup} {result.get('peak_gb', float('nan')):>8.2f}  "
-              + (f"peer over SAM {peer / step:.1f}  " if side == "sam" and step and peer
-                 else "")
+              + (f"peer over ours {peer / step:.1f}  " if step and peer else "")
               + ("(forward only) " if "forward_s" in result else "")
               + result.get("note", ""))
     print("seq s: median seconds a training step on the batch (one sequence each); "
-          "vs first N: over the smallest size that ran; SAM speed-up: the NTM's time "
-          "over the SAM's at the same size; peak GB: the worker's peak resident memory; "
-          "peer over SAM: the peer's time (a forward pass alone where it cannot train) "
-          "over our SAM's training step")
+          "vs first N: over the smallest size that ran; speed-up: the dense side's time "
+          "(NTM, DNC) over the sparse one's (SAM, SDNC) at the same size; peak GB: the "
+          "worker's peak resident memory; peer over ours: the peer's time (a forward "
+          "pass alone where it cannot train) over our training step")
 
 
 if __name__ == "__main__":

@@ -49,10 +49,16 @@ def test_state_has_named_parts_with_documented_shapes():
     links = (B, N, L)
     assert shapes == {
         "output": (B, I), "reads": (B, 2, M), "memory": (B, N, M), "row_norms": (B, N),
-        "last_access": (B, N), "precedence": (B, N), "forward_weights": links,
+        "last_access": (B, N), "precedence_weights": (B, L), "precedence_rows": (B, L),
+        "forward_weights": links,
         "forward_rows": links, "backward_weights": links, "backward_rows": links,
         "read_weights": (B, 2, K), "read_rows": (B, 2, K), "write_weights": (B, 1, 2 * K + 1),
         "write_rows": (B, 1, 2 * K + 1), "read_modes": (B, 2, 3), "time": (B, 1)}
+
+
+def precedence_of(state):
+    return addressing.dense_weights(SparseWeights(state.precedence_weights[:, None], ops.cast(
+        state.precedence_rows, "int32")[:, None]), N)
 
 
 def links_of(state):
@@ -70,13 +76,12 @@ def test_with_every_link_kept_each_step_updates_the_dense_dnc_link():
         write = addressing.dense_weights(
             SparseWeights(after.write_weights, ops.cast(after.write_rows, "int32")), N)
         expected = addressing.link_update(addressing.dense_links(links_of(before), N)[:, None],
-                                          before.precedence[:, None], write)[:, 0]
+                                          precedence_of(before), write)[:, 0]
         for forward in (False, True):
             assert_all_close(addressing.dense_links(links_of(after), N, forward), expected,
                              atol=1e-6)
-        assert_all_close(after.precedence,
-                         addressing.precedence_update(before.precedence[:, None], write)[:, 0],
-                         atol=1e-6)
+        assert_all_close(precedence_of(after),
+                         addressing.precedence_update(precedence_of(before), write), atol=1e-6)
     assert np.count_nonzero(to_numpy(states[-1].backward_weights)) > B * 2
 
 
@@ -93,8 +98,10 @@ def test_reads_follow_the_links_as_the_modes_say():
     least = addressing.least_recently_used(before.last_access)
     write = addressing.sam_write_weights(previous, least, interface["write_gate"],
                                          interface["interpolation_gate"])
+    precedence = SparseWeights(before.precedence_weights,
+                               ops.cast(before.precedence_rows, "int32"))
     access = addressing.sdnc_access(
-        before.memory, links_of(before), before.precedence, previous, write,
+        before.memory, links_of(before), precedence, previous, write,
         interface["write_vector"], least, interface["read_keys"], interface["read_strengths"],
         interface["read_modes"], K)
     assert_all_close(after.reads, access.read_words, atol=1e-6)

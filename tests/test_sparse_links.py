@@ -28,18 +28,29 @@ def random_read(rng, k=K):
                          rng.integers(0, N, (B, H, k)).astype("int32"))
 
 
+def dense_precedence(precedence):
+    return np_(addressing.dense_weights(SparseWeights(precedence.weights[:, None],
+                                                      precedence.rows[:, None]), N))[:, 0]
+
+
+def sparse_precedence(dense):
+    """A dense `[B, N]` precedence as a sparse one of every row."""
+    return SparseWeights(dense, np.tile(np.arange(N, dtype="int32"), (B, 1)))
+
+
 def run_writes(steps, num_links=N, seed=0):
     """Sparse links and the dense DNC's link after the same random writes:
     `(links, precedence, dense link [B, N, N], dense precedence [B, N])`."""
     rng = np.random.default_rng(seed)
     links = addressing.empty_links(B, N, num_links)
-    precedence = np.zeros((B, N), "float32")
+    precedence = SparseWeights(np.zeros((B, num_links), "float32"),
+                               np.zeros((B, num_links), "int32"))
     link, dense_precedence = np.zeros((B, 1, N, N), "float32"), np.zeros((B, 1, N), "float32")
     for _ in range(steps):
         write = random_write(rng)
         weights = np_(addressing.dense_weights(write, N))
         links = addressing.sparse_link_update(links, precedence, write)
-        precedence = np_(addressing.sparse_precedence_update(precedence, write))
+        precedence = addressing.sparse_precedence_update(precedence, write)
         link = np_(addressing.link_update(link, dense_precedence, weights))
         dense_precedence = np_(addressing.precedence_update(dense_precedence, weights))
     return links, precedence, link[:, 0], dense_precedence[:, 0]
@@ -49,7 +60,8 @@ def test_with_every_link_kept_the_lists_are_the_dense_link_matrix():
     rng = np.random.default_rng(1)
     for steps in (1, 2, 6):
         links, precedence, link, dense_precedence = run_writes(steps)
-        np.testing.assert_allclose(precedence, dense_precedence, atol=1e-6)
+        np.testing.assert_allclose(globals()["dense_precedence"](precedence),
+                                   dense_precedence, atol=1e-6)
         for forward in (False, True):
             np.testing.assert_allclose(np_(addressing.dense_links(links, N, forward)), link,
                                        atol=1e-6, err_msg=f"forward={forward}")
@@ -63,14 +75,15 @@ def test_with_every_link_kept_the_lists_are_the_dense_link_matrix():
 
 
 def test_each_list_keeps_its_strongest_links():
-    """From no links, one write after a spread precedence: every row written
-    keeps the K_L rows of highest precedence backward, every row the K_L
-    rows written with the highest weight forward."""
-    rng = np.random.default_rng(2)
-    precedence = rng.dirichlet(np.ones(N), size=B).astype("float32")
+    """From no links, one write of 3 rows after a precedence of 2: every
+    row keeps its K_L = 2 strongest links each way (forward, rows 3 and 6
+    keep 2 of the 3 rows written)."""
+    kept = SparseWeights(np.array([[0.5, 0.25]] * B, "float32"),
+                         np.array([[3, 1], [6, 2]], "int32"))
+    precedence = dense_precedence(kept)
     write = SparseWeights(np.array([[[0.5, 0.3, 0.15]]] * B, "float32"),
                           np.array([[[1, 4, 6]], [[0, 2, 5]]], "int32"))
-    links = addressing.sparse_link_update(addressing.empty_links(B, N, 2), precedence, write)
+    links = addressing.sparse_link_update(addressing.empty_links(B, N, 2), kept, write)
     weights = np_(addressing.dense_weights(write, N))[:, 0]
     dense = weights[:, :, None] * precedence[:, None, :] * (1 - np.eye(N))
     for b in range(B):
@@ -79,8 +92,8 @@ def test_each_list_keeps_its_strongest_links():
                                        np.sort(dense[b, i])[::-1][:2], rtol=1e-6)
             np.testing.assert_allclose(np.sort(np_(links.forward_weights)[b, i])[::-1],
                                        np.sort(dense[b, :, i])[::-1][:2], rtol=1e-6)
-    kept = np_(links.backward_rows)[0, 1][np_(links.backward_weights)[0, 1] > 0]
-    assert set(kept) == set(np.argsort(-precedence[0] * (np.arange(N) != 1))[:2])
+    forward = np_(links.forward_rows)[0, 3][np_(links.forward_weights)[0, 3] > 0]
+    assert set(forward) == {1, 4}
 
 
 def test_link_gradients_equal_the_dense_links_with_every_link_kept():
@@ -91,11 +104,13 @@ def test_link_gradients_equal_the_dense_links_with_every_link_kept():
     write, read = random_write(rng), random_read(rng)
     # Every row preceding a little (a row never written has precedence 0,
     # where the sparse write has no gradient to give).
-    precedence = (0.8 * precedence + rng.uniform(0.01, 0.05, (B, N))).astype("float32")
+    precedence = (0.8 * dense_precedence(precedence)
+                  + rng.uniform(0.01, 0.05, (B, N))).astype("float32")
     waves = ops.convert_to_tensor(np.sin(np.arange(B * H * N, dtype="float32")).reshape(B, H, N))
 
     def sparse(w, p, a):
-        new = addressing.sparse_link_update(links, p, SparseWeights(w, write.rows))
+        new = addressing.sparse_link_update(links, sparse_precedence(p),
+                                            SparseWeights(w, write.rows))
         moved = [addressing.follow_links(new, SparseWeights(a, read.rows), forward)
                  for forward in (False, True)]
         return sum(ops.sum(addressing.dense_weights(m, N) * waves * (1 + f))
@@ -122,10 +137,12 @@ def test_link_gradients_match_finite_differences_with_lists_cut_short():
     links, precedence, _, _ = run_writes(4, num_links=3, seed=6)
     links = SparseLinks(*(np_(part).astype("float64") for part in links))
     write, read = random_write(rng), random_read(rng, k=2)
-    precedence = 0.8 * precedence + rng.uniform(0.01, 0.05, (B, N))
+    rows = np_(precedence.rows)
+    precedence = 0.8 * np_(precedence.weights) + rng.uniform(0.01, 0.05, rows.shape)
 
     def loss(w, p, a):
-        new = addressing.sparse_link_update(links, p, SparseWeights(w, write.rows))
+        new = addressing.sparse_link_update(links, SparseWeights(p, rows),
+                                            SparseWeights(w, write.rows))
         moved = [addressing.follow_links(new, SparseWeights(a, read.rows), forward)
                  for forward in (False, True)]
         # Each entry's weight by a number of its row: empty entries add 0.
@@ -169,7 +186,8 @@ def test_sdnc_access_with_everything_kept_reads_as_the_dense_dnc():
     memory = addressing.sparse_write(args["memory"], args["write"], args["add"],
                                      args["erase_rows"])
     write = np_(addressing.dense_weights(args["write"], N))
-    new_link = addressing.link_update(link[:, None], args["precedence"][:, None], write)
+    new_link = addressing.link_update(link[:, None],
+                                      dense_precedence(args["precedence"])[:, None], write)
     last = np_(addressing.dense_weights(args["previous_read"], N))
     modes = args["read_modes"]
     expected = (modes[..., 0:1] * np_(addressing.directional_read_weights(new_link, last,
@@ -198,11 +216,11 @@ def test_sdnc_access_keeps_k_rows_a_head_by_weight():
 
 @pytest.mark.parametrize("call, fragment", [
     (lambda: addressing.sparse_link_update(
-        addressing.empty_links(1, 3, 4), np.zeros((1, 3)),
+        addressing.empty_links(1, 3, 4), SparseWeights(np.zeros((1, 3)), np.zeros((1, 3))),
         SparseWeights(np.ones((1, 1, 1)), np.zeros((1, 1, 1), "int32"))), "at most N = 3"),
     (lambda: addressing.sparse_link_update(
         SparseLinks(np.zeros((1, 3, 2)), np.zeros((1, 3, 2)), np.zeros((1, 3, 1)),
-                    np.zeros((1, 3, 2))), np.zeros((1, 3)),
+                    np.zeros((1, 3, 2))), SparseWeights(np.zeros((1, 3)), np.zeros((1, 3))),
         SparseWeights(np.ones((1, 1, 1)), np.zeros((1, 1, 1), "int32"))),
      "links.backward_weights"),
     (lambda: addressing.sdnc_access(**{**sdnc_step()[0], "read_modes": np.ones((B, H, 2))},

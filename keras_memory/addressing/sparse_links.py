@@ -6,18 +6,19 @@ The DNC's link matrix `L [B, N, N]` (`L[i, j]`: how strongly row `i` was
 written right after row `j`) is kept as lists: each row keeps its `K_L`
 strongest links forward (the rows written right after it, a column of
 `L`) and backward (the rows written right before it, a row of `L`),
-`[B, N, K_L]` weights and row indices each. An entry of weight 0 is empty.
-With `K_L = N` the lists hold `L` whole, and every function here equals
-its dense counterpart (`link_update`, `directional_read_weights`).
+`[B, N, K_L]` weights and row indices each; the precedence keeps its `K_P`
+heaviest rows. An entry of weight 0 is empty. With `K_L = K_P = N` the
+lists hold `L` and the precedence whole, and every function here equals
+its dense counterpart (`link_update`, `precedence_update`,
+`directional_read_weights`).
 
-A step rewrites the backward lists of the rows written (a scan of `N`
-candidates each, the choice without gradient) and merges the written rows
-into every forward list (`K_L + W` candidates a row): `O(N (K_L + W))`
-a step, not `O(N^2)`, for `W` rows written. Reading follows `K_L` links
-from each of the `K` rows a head read.
+A step decays every entry (`O(N K_L)` elementwise) and merges new links
+into the lists of the `J` rows written and the `K_P` rows of the
+precedence only: no scan of `N`, no `[N, N]` tensor. Reading follows `K_L`
+links from each of the `K` rows a head read.
 
 Shapes: B batch, N rows, H heads, K rows a head reads, K_L links a row
-keeps, J rows a write touches.
+keeps, K_P rows the precedence keeps, J rows a write touches.
 """
 
 import collections
@@ -116,36 +117,88 @@ def _at(vector, rows):
     return gather_rows(vector[..., None], rows)[..., 0]
 
 
+def _precedence(precedence):
+    """A sparse precedence as `(weights [B, K_P], rows [B, K_P] int32)`,
+    checked."""
+    weights = ops.convert_to_tensor(precedence.weights)
+    check.rank("precedence.weights", check.shape_of("precedence.weights", weights), 2,
+               "([batch, K_P])")
+    return weights, _rows(precedence.rows)
+
+
 def sparse_precedence_update(precedence, write):
-    """`p <- (1 - sum w) p + w` for a sparse one-head write.
+    """`p <- (1 - sum w) p + w` for a sparse one-head write, keeping the `K_P`
+    heaviest rows of `p`.
 
     Args:
-        precedence: `[B, N]`.
+        precedence: `SparseWeights` `[B, K_P]`, how much each row was the
+            last one written (`K_P = N` keeps it whole).
         write: `SparseWeights` `[B, 1, J]` (or `[B, J]`).
 
     Returns:
-        `[B, N]`.
+        `SparseWeights` `[B, K_P]`, by weight, highest first.
     """
-    precedence = ops.convert_to_tensor(precedence)
-    check.rank("precedence", check.shape_of("precedence", precedence), 2, "([batch, N])")
-    rows, weights = _write_rows(write, ops.shape(precedence)[0])
-    weights = ops.cast(weights, precedence.dtype)
-    total = ops.sum(weights, axis=-1, keepdims=True)
-    return (1.0 - total) * precedence + _dense_write(rows, weights, precedence)
+    weights, rows = _precedence(precedence)
+    written_rows, written = _write_rows(write, ops.shape(weights)[0])
+    written = ops.cast(written, weights.dtype)
+    total = ops.sum(written, axis=-1, keepdims=True)
+    kept = strongest(SparseWeights(
+        ops.concatenate([(1.0 - total) * weights, written], axis=-1)[:, None],
+        ops.concatenate([rows, written_rows], axis=-1)[:, None]), weights.shape[-1]
+        or ops.shape(weights)[-1])
+    return SparseWeights(kept.weights[:, 0], kept.rows[:, 0])
+
+
+def _merge(weights, rows, owners, added, added_rows, k):
+    """Link lists `weights, rows [..., L]` (an entry of weight 0 is empty;
+    the others have distinct rows) with `added [..., A]` at `added_rows`
+    (distinct where `added` is not 0): an entry whose row is added gains
+    the weight, an added row the list lacks joins it, except the list's
+    own row (`owners [...]`). The `k` strongest: `(weights, rows) [..., k]`.
+    """
+    live = ops.stop_gradient(weights) > 0
+    match = ops.logical_and(ops.equal(rows[..., :, None], added_rows[..., None, :]),
+                            live[..., :, None])  # [..., L, A]
+    gained = ops.where(live, weights + ops.sum(
+        ops.where(match, added[..., None, :], 0.0), axis=-1), 0.0)
+    joins = ops.logical_and(ops.logical_not(ops.any(match, axis=-2)),
+                            ops.not_equal(added_rows, owners[..., None]))
+    candidates = ops.concatenate([gained, ops.where(joins, added, 0.0)], axis=-1)
+    candidate_rows = ops.concatenate([rows, added_rows], axis=-1)
+    chosen = _top_k.top_k_rows(ops.stop_gradient(candidates), k)
+    return take_last(candidates, chosen), take_last(candidate_rows, chosen)
+
+
+def _renew(table, table_rows, rows, valid, merge):
+    """`table, table_rows [B, N, L]` with the lists of `rows [B, R]` replaced
+    by `merge(their weights, their rows)` where `valid [B, R]`: each as a
+    change added (a row listed twice, or not valid, changes nothing more)."""
+    weights = gather_rows(table, rows)
+    old_rows = _rows(gather_rows(ops.cast(table_rows, table.dtype), rows))
+    new_weights, new_rows = merge(weights, old_rows)
+    once = ops.logical_and(valid, _first_occurrences(rows))[..., None]
+    table = _scatter_rows(table, rows, ops.where(once, new_weights - weights, 0.0), "add")
+    table_rows = _scatter_rows(table_rows, rows, ops.where(once, new_rows - old_rows, 0),
+                               "add")
+    return table, table_rows
 
 
 def sparse_link_update(links, precedence, write):
     """The links after a write: `L[i, j] <- (1 - w[i] - w[j]) L[i, j] + w[i]
     p[j]` (`i != j`), each list keeping its `K_L` strongest entries.
 
-    The rows written get their backward lists anew, the strongest `K_L` of
-    all `N` candidates (the choice without gradient, equal weights: the
-    lower row); every forward list merges its decayed entries with the rows
-    written. Every list's entries decay by the write weights at both ends.
+    Every entry decays by the write weights at both ends; the rows written
+    gain links back to the rows of the precedence, and the rows of the
+    precedence links forward to the rows written, each list merging its
+    entries with the new ones (the choice without gradient; equal weights:
+    the lower row). `O(N K_L)` elementwise, and merges of `K_L + K_P` and
+    `K_L + J` candidates for the `J` rows written and the `K_P` rows of
+    the precedence: no scan of `N` rows, no `[N, N]` tensor.
 
     Args:
         links: `SparseLinks` `[B, N, K_L]`.
-        precedence: `[B, N]`, the precedence before this write.
+        precedence: `SparseWeights` `[B, K_P]`, the precedence before this
+            write (`sparse_precedence_update`).
         write: `SparseWeights` `[B, 1, J]` (or `[B, J]`): one write head's
             weights, summing to at most 1.
 
@@ -154,76 +207,54 @@ def sparse_link_update(links, precedence, write):
 
     Examples:
         >>> import numpy as np
-        >>> links = empty_links(1, 4, 2)
+        >>> empty = SparseWeights(np.zeros((1, 2), "float32"), np.zeros((1, 2), "int32"))
         >>> first = SparseWeights(np.array([[1.0]], "float32"), np.array([[2]]))
-        >>> precedence = sparse_precedence_update(np.zeros((1, 4), "float32"), first)
+        >>> precedence = sparse_precedence_update(empty, first)
         >>> then = SparseWeights(np.array([[1.0]], "float32"), np.array([[0]]))
-        >>> links = sparse_link_update(links, precedence, then)
+        >>> links = sparse_link_update(empty_links(1, 4, 2), precedence, then)
         >>> np.asarray(dense_links(links, 4))[0, 0].tolist()   # row 0 came after row 2
         [0.0, 0.0, 1.0, 0.0]
     """
-    _, size, num_links = _check_links(links)
-    size = size or ops.shape(links.forward_weights)[1]
+    _, _, num_links = _check_links(links)
     forward = ops.convert_to_tensor(links.forward_weights)
     dtype = forward.dtype
     backward = ops.cast(links.backward_weights, dtype)
     forward_rows, backward_rows = _rows(links.forward_rows), _rows(links.backward_rows)
-    precedence = ops.cast(precedence, dtype)
+    preceding, preceding_rows = _precedence(precedence)
+    preceding = ops.cast(preceding, dtype)
     batch = ops.shape(forward)[0]
     rows, weights = _write_rows(write, batch)
-    w = _dense_write(rows, weights, precedence)  # [B, N]
-    written = _at(w, rows)  # [B, J]: each written row's whole weight
-    first = _first_occurrences(rows)
+    w = _dense_write(rows, weights, forward[..., 0])  # [B, N]
+    written = ops.where(_first_occurrences(rows), _at(w, rows), 0.0)  # [B, J], once a row
+    # The rows of the precedence that hold a weight, each once.
+    live = ops.stop_gradient(preceding) > 0
+    earlier_live = ops.logical_and(
+        ops.equal(preceding_rows[..., :, None], preceding_rows[..., None, :]),
+        ops.logical_and(live[..., None, :], ops.arange(ops.shape(live)[-1])[None, :]
+                        < ops.arange(ops.shape(live)[-1])[:, None]))
+    valid = ops.logical_and(live, ops.logical_not(ops.any(earlier_live, axis=-1)))
+    preceding = ops.where(valid, preceding, 0.0)
 
-    # Backward lists: the rows not written decay by the weight at the other
-    # end (w[i] = 0) ...
-    backward = backward * (1.0 - _at(w, backward_rows))
-    # ... and each row written takes the strongest K_L of its whole row.
-    old_weights, old_rows = gather_rows(ops.cast(links.backward_weights, dtype), rows), \
-        _rows(gather_rows(ops.cast(backward_rows, dtype), rows))  # [B, J, K_L]
-    columns = ops.arange(size, dtype="int32")
-    held_w = ops.stop_gradient(w)
-    dense_old = _scatter_rows(  # [B, J, N]: each written row's old links, dense
-        ops.zeros((batch * ops.shape(rows)[1], size, 1), dtype),
-        ops.reshape(old_rows, (-1, num_links)),
-        ops.reshape(ops.stop_gradient(old_weights), (-1, num_links, 1)), "add")
-    dense_old = ops.reshape(dense_old, (batch, -1, size))
-    held_written = ops.stop_gradient(written)[..., None]
-    scores = ((1.0 - held_written - held_w[:, None, :]) * dense_old
-              + held_written * ops.stop_gradient(precedence)[:, None, :])
-    own = ops.equal(columns[None, None, :], rows[..., None])
-    chosen = _top_k.top_k_rows(ops.where(own, -1.0, scores), num_links)  # [B, J, K_L]
-    kept = ops.sum(old_weights[..., None, :] * ops.cast(
-        ops.equal(old_rows[..., None, :], chosen[..., None]), dtype), axis=-1)
-    renewed = ((1.0 - written[..., None] - _at(w, chosen)) * kept
-               + written[..., None] * _at(precedence, chosen))
-    renewed = ops.where(ops.equal(chosen, rows[..., None]), 0.0, renewed)
-    # Each row written once (the first of its copies), as a change added: an
-    # overwriting scatter of repeated rows leaves which copy lands, and so
-    # which one carries the gradient, to the backend.
-    once = ops.cast(first, dtype)[..., None]
-    backward = _scatter_rows(backward, rows, once * (renewed - gather_rows(backward, rows)),
-                             "add")
-    backward_rows = _scatter_rows(backward_rows, rows,
-                                  ops.cast(once, "int32") * (chosen - old_rows), "add")
-
-    # Forward lists: live entries decay and gain w[i] p[j] ...
-    live = ops.stop_gradient(forward) > 0
-    at_rows = _at(w, forward_rows)
-    forward = ops.where(
-        live, forward * (1.0 - at_rows - w[..., None]) + at_rows * precedence[..., None], 0.0)
-    # ... and each row written that a list lacks joins it with w[i] p[j].
-    present = ops.any(ops.logical_and(
-        live[..., None], ops.equal(forward_rows[..., None], rows[:, None, None, :])), axis=-2)
-    joins = ops.logical_and(ops.logical_and(first[:, None, :], ops.logical_not(present)),
-                            ops.not_equal(rows[:, None, :], columns[None, :, None]))
-    joining = ops.where(joins, written[:, None, :] * precedence[..., None], 0.0)  # [B, N, J]
-    candidates = ops.concatenate([forward, joining], axis=-1)
-    candidate_rows = ops.concatenate(
-        [forward_rows, ops.broadcast_to(rows[:, None, :], ops.shape(joining))], axis=-1)
-    chosen = _top_k.top_k_rows(ops.stop_gradient(candidates), num_links)
-    return SparseLinks(take_last(candidates, chosen), take_last(candidate_rows, chosen),
-                       backward, backward_rows)
+    # Every entry decays by the weights at both of its ends.
+    forward = ops.where(ops.stop_gradient(forward) > 0,
+                        forward * (1.0 - _at(w, forward_rows) - w[..., None]), 0.0)
+    backward = backward * (1.0 - _at(w, backward_rows) - w[..., None])
+    # Row j of the precedence links forward to the rows i written: w[i] p[j].
+    forward, forward_rows = _renew(
+        forward, forward_rows, preceding_rows, valid,
+        lambda old, old_rows: _merge(
+            old, old_rows, preceding_rows, written[:, None, :] * preceding[..., None],
+            ops.broadcast_to(rows[:, None, :], ops.shape(old_rows)[:2] + (ops.shape(rows)[1],)),
+            num_links))
+    # Row i written links back to the rows j of the precedence: w[i] p[j].
+    backward, backward_rows = _renew(
+        backward, backward_rows, rows, ops.ones_like(rows, dtype="bool"),
+        lambda old, old_rows: _merge(
+            old, old_rows, rows, _at(w, rows)[..., None] * preceding[:, None, :],
+            ops.broadcast_to(preceding_rows[:, None, :],
+                             ops.shape(old_rows)[:2] + (ops.shape(preceding_rows)[1],)),
+            num_links))
+    return SparseLinks(forward, forward_rows, backward, backward_rows)
 
 
 def follow_links(links, read, forward):
@@ -289,7 +320,7 @@ SDNCAccess.__doc__ = """The result of one sparse DNC memory step (`sdnc_access`)
 - read_weights: `SparseWeights` `[B, H, K]`, by weight, highest first.
 - row_norms: `[B, N]`, each row's squared norm (without gradient).
 - links: `SparseLinks` `[B, N, K_L]`, after the write.
-- precedence: `[B, N]`, after the write.
+- precedence: `SparseWeights` `[B, K_P]`, after the write.
 """
 
 
@@ -307,12 +338,12 @@ def sdnc_access(memory, links, precedence, previous_read, write, add, erase_rows
     and content is the top `num_reads` rows of the new memory; the result
     is cut to its `num_reads` strongest rows (`strongest`) and read.
 
-    With `num_reads = N` and `K_L = N` the read weights are the dense
+    With `num_reads = N` and `K_L = K_P = N` the read weights are the dense
     DNC's for the same write weights.
 
     Args:
         memory: `[B, N, M]`; links: `SparseLinks` `[B, N, K_L]`;
-            precedence: `[B, N]`: the last step's.
+            precedence: `SparseWeights` `[B, K_P]`: the last step's.
         previous_read: `SparseWeights` `[B, H, K]`, the last step's reads.
         write: `SparseWeights` `[B, 1, J]`; add: `[B, 1, M]`; erase_rows:
             `[B]` int: as `sam_access`'s.

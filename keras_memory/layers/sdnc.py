@@ -17,8 +17,9 @@ from keras_memory.layers import sam
 
 SDNCState = collections.namedtuple(
     "SDNCState",
-    ["output", "controller", "reads", "memory", "row_norms", "last_access", "precedence",
-     "forward_weights", "forward_rows", "backward_weights", "backward_rows",
+    ["output", "controller", "reads", "memory", "row_norms", "last_access",
+     "precedence_weights", "precedence_rows", "forward_weights", "forward_rows",
+     "backward_weights", "backward_rows",
      "read_weights", "read_rows", "write_weights", "write_rows", "read_modes", "time"],
 )
 SDNCState.__doc__ = """The parts of an `SDNCCell` state, with named fields.
@@ -28,7 +29,8 @@ Shapes: B batch, N `memory_size`, M `memory_dim`, R `num_read_heads`, K
 
 - output, controller, reads, memory, row_norms, last_access, read_weights,
   read_rows, write_weights, write_rows, time: as `SAMState`'s.
-- precedence: `[B, N]`, how much each row was the last one written.
+- precedence_weights, precedence_rows: `[B, K_L]`, the rows that were
+  the last ones written, and how much (the `K_L` heaviest).
 - forward_weights, forward_rows: `[B, N, K_L]`, for each row the rows
   written right after it and the link weights (`SparseLinks`);
   backward_weights, backward_rows: the rows written right before it.
@@ -54,7 +56,7 @@ class SDNCCell(sam.SAMCell):
     - updates the temporal links, each row keeping its `num_links`
       strongest links forward and backward (`addressing.sparse_link_update`,
       `O(N K_L)` a step, where the DNC's link matrix is `N x N`), and the
-      precedence;
+      precedence, its `num_links` heaviest rows;
     - reads, each head mixing the last step's reads moved one write back
       and forward along the links with the `num_reads_per_head` rows most
       similar to its key, cut to its `num_reads_per_head` strongest rows
@@ -112,9 +114,10 @@ class SDNCCell(sam.SAMCell):
 
     @property
     def state_shape(self):
-        n, r, links = self.memory_size, self.num_read_heads, (self.memory_size, self.num_links)
+        r, links = self.num_read_heads, (self.memory_size, self.num_links)
         shape = super().state_shape._asdict()
-        return SDNCState(**shape, precedence=(n,), forward_weights=links,
+        return SDNCState(**shape, precedence_weights=(self.num_links,),
+                         precedence_rows=(self.num_links,), forward_weights=links,
                          forward_rows=links, backward_weights=links, backward_rows=links,
                          read_modes=(r, 3))
 
@@ -143,8 +146,10 @@ class SDNCCell(sam.SAMCell):
             interface["interpolation_gate"])
         links = SparseLinks(state.forward_weights, state.forward_rows,
                             state.backward_weights, state.backward_rows)
+        precedence = SparseWeights(state.precedence_weights,
+                                   _ops.cast(state.precedence_rows, "int32"))
         access = addressing.sdnc_access(
-            state.memory, links, state.precedence, previous_read, write,
+            state.memory, links, precedence, previous_read, write,
             interface["write_vector"], least_used, interface["read_keys"],
             interface["read_strengths"], interface["read_modes"], self.num_reads_per_head,
             row_norms=state.row_norms)
@@ -158,7 +163,8 @@ class SDNCCell(sam.SAMCell):
             memory=access.memory,
             row_norms=access.row_norms,
             last_access=last_access,
-            precedence=access.precedence,
+            precedence_weights=access.precedence.weights,
+            precedence_rows=_ops.cast(access.precedence.rows, dtype),
             forward_weights=access.links.forward_weights,
             forward_rows=_ops.cast(access.links.forward_rows, dtype),
             backward_weights=access.links.backward_weights,
