@@ -13,7 +13,8 @@ length 1..20, then reports bit errors per sequence at lengths 20, 40 and
 80, saves the model as a `.keras` file, checks that the saved file gives
 the same outputs, and draws input, target, output and the head weights
 over time for one sequence. `--model dnc` trains a Differentiable Neural
-Computer instead (`examples/dnc_tasks.py` sets its defaults).
+Computer instead (`examples/dnc_tasks.py` sets its defaults), `--model sam`
+a Sparse Access Memory and `--model sdnc` a sparse DNC.
 """
 
 import argparse
@@ -29,12 +30,14 @@ def make_parser():
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--backend", choices=["jax", "torch", "tensorflow"],
                         help="Keras backend (default: $KERAS_BACKEND or jax)")
-    parser.add_argument("--model", choices=["ntm", "dnc", "sam"], default="ntm",
-                        help="Neural Turing Machine, Differentiable Neural Computer or "
-                             "Sparse Access Memory")
+    parser.add_argument("--model", choices=["ntm", "dnc", "sam", "sdnc"], default="ntm",
+                        help="Neural Turing Machine, Differentiable Neural Computer, "
+                             "Sparse Access Memory or sparse DNC")
     parser.add_argument("--read-heads", type=int, default=1, help="read heads")
     parser.add_argument("--reads-per-head", type=int, default=4,
-                        help="sam: rows each read head reads (K)")
+                        help="sam, sdnc: rows each read head reads (K)")
+    parser.add_argument("--links", type=int, default=8,
+                        help="sdnc: links each row keeps each way (K_L)")
     parser.add_argument("--task", default="copy",
                         choices=["copy", "repeat_copy", "associative_recall",
                                  "priority_sort"], help="Graves' algorithmic task")
@@ -115,8 +118,10 @@ def main(argv=None):
                            buckets=args.buckets, seed=args.seed, padding_value=padding,
                            **options)
     input_size, output_size = km.tasks.task_channels(args.task, **options)
-    builder = {"ntm": km.ntm, "dnc": km.dnc, "sam": km.sam}[args.model]
-    sparse = dict(num_reads_per_head=args.reads_per_head) if args.model == "sam" else {}
+    builder = {"ntm": km.ntm, "dnc": km.dnc, "sam": km.sam, "sdnc": km.sdnc}[args.model]
+    sparse = {"sam": dict(num_reads_per_head=args.reads_per_head),
+              "sdnc": dict(num_reads_per_head=args.reads_per_head, num_links=args.links),
+              }.get(args.model, {})
     model = builder(
         input_size, memory_size=args.memory_size, memory_dim=args.memory_dim,
         controller_size=args.controller_size, num_read_heads=args.read_heads,
@@ -207,7 +212,7 @@ def main(argv=None):
                 record["read_weights"][0], record["usage"][0], record["read_modes"][0],
                 title=title, path=picture,
             )
-        elif args.model == "sam":
+        elif args.model in ("sam", "sdnc"):
             plotting.plot_trace(record, inputs=x, targets=y, title=title, path=picture)
         else:
             plotting.plot_ntm_trace(
