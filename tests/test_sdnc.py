@@ -50,8 +50,9 @@ def test_state_has_named_parts_with_documented_shapes():
     assert shapes == {
         "output": (B, I), "reads": (B, 2, M), "memory": (B, N, M), "row_norms": (B, N),
         "last_access": (B, N), "precedence_weights": (B, L), "precedence_rows": (B, L),
-        "forward_weights": links,
-        "forward_rows": links, "backward_weights": links, "backward_rows": links,
+        "forward_weights": links, "forward_rows": links, "forward_stamps": links,
+        "backward_weights": links, "backward_rows": links, "backward_stamps": links,
+        "survival": (B, N),
         "read_weights": (B, 2, K), "read_rows": (B, 2, K), "write_weights": (B, 1, 2 * K + 1),
         "write_rows": (B, 1, 2 * K + 1), "read_modes": (B, 2, 3), "time": (B, 1)}
 
@@ -62,8 +63,7 @@ def precedence_of(state):
 
 
 def links_of(state):
-    return SparseLinks(state.forward_weights, ops.cast(state.forward_rows, "int32"),
-                       state.backward_weights, ops.cast(state.backward_rows, "int32"))
+    return SparseLinks(*(getattr(state, name) for name in SparseLinks._fields))
 
 
 def test_with_every_link_kept_each_step_updates_the_dense_dnc_link():

@@ -3,7 +3,7 @@
 
 import numpy as np
 import pytest
-from gradients import analytic_gradients, check_gradients
+from gradients import analytic_gradients, check_gradients, native
 from keras import ops
 
 from keras_memory import addressing
@@ -135,12 +135,13 @@ def test_link_gradients_equal_the_dense_links_with_every_link_kept():
 def test_link_gradients_match_finite_differences_with_lists_cut_short():
     rng = np.random.default_rng(5)
     links, precedence, _, _ = run_writes(4, num_links=3, seed=6)
-    links = SparseLinks(*(np_(part).astype("float64") for part in links))
+    parts = [np_(part).astype("float64") for part in links]
     write, read = random_write(rng), random_read(rng, k=2)
     rows = np_(precedence.rows)
     precedence = 0.8 * np_(precedence.weights) + rng.uniform(0.01, 0.05, rows.shape)
 
     def loss(w, p, a):
+        links = SparseLinks(*map(native, parts))  # float64 tensors (NumPy's would be float32)
         new = addressing.sparse_link_update(links, SparseWeights(p, rows),
                                             SparseWeights(w, write.rows))
         moved = [addressing.follow_links(new, SparseWeights(a, read.rows), forward)
@@ -219,8 +220,8 @@ def test_sdnc_access_keeps_k_rows_a_head_by_weight():
         addressing.empty_links(1, 3, 4), SparseWeights(np.zeros((1, 3)), np.zeros((1, 3))),
         SparseWeights(np.ones((1, 1, 1)), np.zeros((1, 1, 1), "int32"))), "at most N = 3"),
     (lambda: addressing.sparse_link_update(
-        SparseLinks(np.zeros((1, 3, 2)), np.zeros((1, 3, 2)), np.zeros((1, 3, 1)),
-                    np.zeros((1, 3, 2))), SparseWeights(np.zeros((1, 3)), np.zeros((1, 3))),
+        addressing.empty_links(1, 3, 2)._replace(backward_weights=np.zeros((1, 3, 1))),
+        SparseWeights(np.zeros((1, 3)), np.zeros((1, 3))),
         SparseWeights(np.ones((1, 1, 1)), np.zeros((1, 1, 1), "int32"))),
      "links.backward_weights"),
     (lambda: addressing.sdnc_access(**{**sdnc_step()[0], "read_modes": np.ones((B, H, 2))},

@@ -12,10 +12,15 @@ lists hold `L` and the precedence whole, and every function here equals
 its dense counterpart (`link_update`, `precedence_update`,
 `directional_read_weights`).
 
-A step decays every entry (`O(N K_L)` elementwise) and merges new links
-into the lists of the `J` rows written and the `K_P` rows of the
-precedence only: no scan of `N`, no `[N, N]` tensor. Reading follows `K_L`
-links from each of the `K` rows a head read.
+A write decays every link into a row it writes by `1 - w`. That decay is
+kept once a row (`survival`: the log of the part of a link into the row
+that the writes have left), and each entry keeps the row's survival when
+it was set (its stamp): an entry's weight now is its weight then times
+`exp(survival - stamp)`. A step then changes only the lists of the `J`
+rows written and the `K_P` rows of the precedence, and the survival of
+the rows written: `O((J + K_P) K_L)`, whatever `N`, with no `[N, N]`
+tensor and no scan of `N`. Reading follows `K_L` links from each of the
+`K` rows a head read.
 
 Shapes: B batch, N rows, H heads, K rows a head reads, K_L links a row
 keeps, K_P rows the precedence keeps, J rows a write touches.
@@ -37,34 +42,46 @@ from keras_memory.addressing.sparse import sam_access
 from keras_memory.addressing.sparse import sparse_read
 
 SparseLinks = collections.namedtuple(
-    "SparseLinks", ["forward_weights", "forward_rows", "backward_weights", "backward_rows"])
+    "SparseLinks", ["forward_weights", "forward_rows", "forward_stamps", "backward_weights",
+                    "backward_rows", "backward_stamps", "survival"])
 SparseLinks.__doc__ = """The temporal links of a sparse DNC, `K_L` a row each way.
 
-- forward_weights, forward_rows: `[B, N, K_L]`; for row `j`, the rows `i`
-  written right after it and `L[i, j]`.
-- backward_weights, backward_rows: `[B, N, K_L]`; for row `i`, the rows
-  `j` it was written right after and `L[i, j]`.
+- forward_weights, forward_rows, forward_stamps: `[B, N, K_L]`; for row
+  `j`, the rows `i` written right after it and `L[i, j]` when set.
+- backward_weights, backward_rows, backward_stamps: `[B, N, K_L]`; for
+  row `i`, the rows `j` it was written right after and `L[i, j]` when set.
+- survival: `[B, N]`, for each row the log of the part of a link into it
+  that the writes since the start left (`log prod (1 - w)`, <= 0); a
+  stamp is the survival of the entry's row when the entry was set, and
+  the entry's weight now is its weight times `exp(survival - stamp)`.
 
 Rows are int32 or floats holding integers (a cell's state holds one
 dtype); an entry of weight 0 is empty, whatever its row.
 """
 
+# The least a link survives one write: `log(1 - w)` is kept above log of it.
+LEAST_SURVIVAL = 1e-30
+
 
 def empty_links(batch_size, memory_size, num_links, dtype="float32"):
     """`SparseLinks` of zeros: no row linked to any other."""
     zeros = ops.zeros((batch_size, memory_size, num_links), dtype)
-    return SparseLinks(zeros, zeros, zeros, zeros)
+    return SparseLinks(zeros, zeros, zeros, zeros, zeros, zeros,
+                       ops.zeros((batch_size, memory_size), dtype))
 
 
 def _check_links(links):
-    """The links' shape `(B, N, K_L)`, after checking all four parts agree."""
+    """The links' shape `(B, N, K_L)`, after checking all parts agree."""
     shape = check.shape_of("links.forward_weights", links.forward_weights)
     check.rank("links.forward_weights", shape, 3, "([batch, N, K_L])")
     for name in SparseLinks._fields[1:]:
         other = check.shape_of(f"links.{name}", getattr(links, name))
-        if len(other) != 3 or any(None not in (a, b) and a != b for a, b in zip(other, shape)):
-            raise ValueError(f"`links.{name}` must have the shape of links.forward_weights "
-                             f"{tuple(shape)}, received {tuple(other)}.")
+        expected = shape[:2] if name == "survival" else shape
+        if len(other) != len(expected) or any(None not in (a, b) and a != b
+                                              for a, b in zip(other, expected)):
+            raise ValueError(f"`links.{name}` must have shape {tuple(expected)} (as "
+                             f"links.forward_weights {tuple(shape)}), received "
+                             f"{tuple(other)}.")
     if shape[1] is not None and shape[2] is not None and shape[2] > shape[1]:
         raise ValueError(f"`links` may keep at most N = {shape[1]} links a row, received "
                          f"{shape[2]}.")
@@ -92,12 +109,17 @@ def take_last(values, positions):
     return taken[..., 0]
 
 
-def _first_occurrences(rows):
-    """`[..., J]` bool: whether no earlier entry of the last axis has the row."""
+def _first_occurrences(rows, valid=None):
+    """`[..., J]` bool: whether no earlier entry of the last axis has the row
+    (among the `valid` ones, and itself valid, when `valid` is given)."""
     size = rows.shape[-1] or ops.shape(rows)[-1]
     same = ops.equal(rows[..., :, None], rows[..., None, :])
     earlier = ops.arange(size)[None, :] < ops.arange(size)[:, None]  # [j, j']: j' < j
-    return ops.logical_not(ops.any(ops.logical_and(same, earlier), axis=-1))
+    repeated = ops.logical_and(same, earlier)
+    if valid is None:
+        return ops.logical_not(ops.any(repeated, axis=-1))
+    repeated = ops.logical_and(repeated, valid[..., None, :])
+    return ops.logical_and(valid, ops.logical_not(ops.any(repeated, axis=-1)))
 
 
 def _write_rows(write, batch):
@@ -106,15 +128,16 @@ def _write_rows(write, batch):
     return (ops.reshape(_rows(write.rows), (batch, -1)), ops.reshape(weights, (batch, -1)))
 
 
-def _dense_write(rows, weights, like):
-    """The write weights as `[B, N]` (repeated rows add), zeros `like`."""
-    return _scatter_rows(ops.zeros_like(like)[..., None], rows,
-                         ops.cast(weights, like.dtype)[..., None], "add")[..., 0]
-
-
 def _at(vector, rows):
     """`vector [B, N]` at `rows [B, ...]`: `[B, ...]`, differentiable."""
     return gather_rows(vector[..., None], rows)[..., 0]
+
+
+def _weight_at(rows, written_rows, written):
+    """The write's whole weight at `rows [B, X, Y]`, from its `written [B,
+    J]` at `written_rows [B, J]`: `[B, X, Y]`, no `[B, N]` tensor."""
+    hit = ops.equal(rows[..., None], written_rows[:, None, None, :])
+    return ops.sum(ops.where(hit, written[:, None, None, :], 0.0), axis=-1)
 
 
 def _precedence(precedence):
@@ -169,31 +192,40 @@ def _merge(weights, rows, owners, added, added_rows, k):
     return take_last(candidates, chosen), take_last(candidate_rows, chosen)
 
 
-def _renew(table, table_rows, rows, valid, merge):
-    """`table, table_rows [B, N, L]` with the lists of `rows [B, R]` replaced
-    by `merge(their weights, their rows)` where `valid [B, R]`: each as a
-    change added (a row listed twice, or not valid, changes nothing more)."""
-    weights = gather_rows(table, rows)
-    old_rows = _rows(gather_rows(ops.cast(table_rows, table.dtype), rows))
-    new_weights, new_rows = merge(weights, old_rows)
-    once = ops.logical_and(valid, _first_occurrences(rows))[..., None]
-    table = _scatter_rows(table, rows, ops.where(once, new_weights - weights, 0.0), "add")
-    table_rows = _scatter_rows(table_rows, rows, ops.where(once, new_rows - old_rows, 0),
-                               "add")
-    return table, table_rows
+def _now(weights, rows, stamps, survival):
+    """Entries' weights now: `weights * exp(survival[rows] - stamps)`."""
+    return weights * ops.exp(_at(survival, rows) - stamps)
+
+
+def _renew(tables, owners, ok, survival, new_survival, merge):
+    """The lists `tables = (weights, rows, stamps) [B, N, L]` of `owners
+    [B, X]` replaced where `ok [B, X]` (each row once) by `merge(their
+    weights now, their rows)`, stamped with `new_survival`: each as a change
+    added, so that the other rows are untouched (in place)."""
+    weights, rows, stamps = tables
+    old = gather_rows(weights, owners)
+    old_rows = _rows(gather_rows(ops.cast(rows, weights.dtype), owners))
+    old_stamps = gather_rows(stamps, owners)
+    new, new_rows = merge(_now(old, old_rows, old_stamps, survival), old_rows)
+    new_stamps = _at(new_survival, new_rows)
+    ok = ok[..., None]
+    return (_scatter_rows(weights, owners, ops.where(ok, new - old, 0.0), "add"),
+            _scatter_rows(rows, owners, ops.cast(ops.where(ok, new_rows - old_rows, 0),
+                                                 rows.dtype), "add"),
+            _scatter_rows(stamps, owners, ops.where(ok, new_stamps - old_stamps, 0.0), "add"))
 
 
 def sparse_link_update(links, precedence, write):
     """The links after a write: `L[i, j] <- (1 - w[i] - w[j]) L[i, j] + w[i]
     p[j]` (`i != j`), each list keeping its `K_L` strongest entries.
 
-    Every entry decays by the write weights at both ends; the rows written
-    gain links back to the rows of the precedence, and the rows of the
-    precedence links forward to the rows written, each list merging its
-    entries with the new ones (the choice without gradient; equal weights:
-    the lower row). `O(N K_L)` elementwise, and merges of `K_L + K_P` and
-    `K_L + J` candidates for the `J` rows written and the `K_P` rows of
-    the precedence: no scan of `N` rows, no `[N, N]` tensor.
+    Every link into a row written decays by `1 - w` (kept in the rows'
+    survival); the lists of the rows written and of the precedence's rows
+    are taken as they are now, decay by both ends' weights, and merge their
+    new links: the rows written gain links back to the precedence's rows,
+    the precedence's rows links forward to the rows written (the choice
+    without gradient; equal weights: the lower row). `O((J + K_P) K_L)`
+    a step for `J` rows written, whatever `N`.
 
     Args:
         links: `SparseLinks` `[B, N, K_L]`.
@@ -203,58 +235,67 @@ def sparse_link_update(links, precedence, write):
             weights, summing to at most 1.
 
     Returns:
-        The new `SparseLinks` (rows int32).
+        The new `SparseLinks` (rows as given: int32, or floats).
 
     Examples:
         >>> import numpy as np
         >>> empty = SparseWeights(np.zeros((1, 2), "float32"), np.zeros((1, 2), "int32"))
         >>> first = SparseWeights(np.array([[1.0]], "float32"), np.array([[2]]))
         >>> precedence = sparse_precedence_update(empty, first)
-        >>> then = SparseWeights(np.array([[1.0]], "float32"), np.array([[0]]))
+        >>> then = SparseWeights(np.array([[0.5]], "float32"), np.array([[0]]))
         >>> links = sparse_link_update(empty_links(1, 4, 2), precedence, then)
         >>> np.asarray(dense_links(links, 4))[0, 0].tolist()   # row 0 came after row 2
-        [0.0, 0.0, 1.0, 0.0]
+        [0.0, 0.0, 0.5, 0.0]
     """
     _, _, num_links = _check_links(links)
     forward = ops.convert_to_tensor(links.forward_weights)
     dtype = forward.dtype
-    backward = ops.cast(links.backward_weights, dtype)
-    forward_rows, backward_rows = _rows(links.forward_rows), _rows(links.backward_rows)
+    survival = ops.cast(links.survival, dtype)
     preceding, preceding_rows = _precedence(precedence)
-    preceding = ops.cast(preceding, dtype)
     batch = ops.shape(forward)[0]
     rows, weights = _write_rows(write, batch)
-    w = _dense_write(rows, weights, forward[..., 0])  # [B, N]
-    written = ops.where(_first_occurrences(rows), _at(w, rows), 0.0)  # [B, J], once a row
-    # The rows of the precedence that hold a weight, each once.
-    live = ops.stop_gradient(preceding) > 0
-    earlier_live = ops.logical_and(
-        ops.equal(preceding_rows[..., :, None], preceding_rows[..., None, :]),
-        ops.logical_and(live[..., None, :], ops.arange(ops.shape(live)[-1])[None, :]
-                        < ops.arange(ops.shape(live)[-1])[:, None]))
-    valid = ops.logical_and(live, ops.logical_not(ops.any(earlier_live, axis=-1)))
-    preceding = ops.where(valid, preceding, 0.0)
+    weights = ops.cast(weights, dtype)
+    first = _first_occurrences(rows)
+    total = _weight_at(rows[:, None, :], rows, weights)[:, 0]  # [B, J]: a row's whole weight
+    written = ops.where(first, total, 0.0)  # each row once
+    # Every link into a row written keeps 1 - w of itself.
+    # `where`, not `maximum`: Keras' torch maximum computes float64 in float32.
+    survived = ops.where(written < 1.0 - LEAST_SURVIVAL, 1.0 - written, LEAST_SURVIVAL)
+    new_survival = _scatter_rows(survival[..., None], rows, ops.log(survived)[..., None],
+                                 "add")[..., 0]
+    valid = _first_occurrences(preceding_rows, ops.stop_gradient(preceding) > 0)
+    preceding = ops.where(valid, ops.cast(preceding, dtype), 0.0)
 
-    # Every entry decays by the weights at both of its ends.
-    forward = ops.where(ops.stop_gradient(forward) > 0,
-                        forward * (1.0 - _at(w, forward_rows) - w[..., None]), 0.0)
-    backward = backward * (1.0 - _at(w, backward_rows) - w[..., None])
-    # Row j of the precedence links forward to the rows i written: w[i] p[j].
-    forward, forward_rows = _renew(
-        forward, forward_rows, preceding_rows, valid,
-        lambda old, old_rows: _merge(
-            old, old_rows, preceding_rows, written[:, None, :] * preceding[..., None],
-            ops.broadcast_to(rows[:, None, :], ops.shape(old_rows)[:2] + (ops.shape(rows)[1],)),
-            num_links))
-    # Row i written links back to the rows j of the precedence: w[i] p[j].
-    backward, backward_rows = _renew(
-        backward, backward_rows, rows, ops.ones_like(rows, dtype="bool"),
-        lambda old, old_rows: _merge(
-            old, old_rows, rows, _at(w, rows)[..., None] * preceding[:, None, :],
-            ops.broadcast_to(preceding_rows[:, None, :],
-                             ops.shape(old_rows)[:2] + (ops.shape(preceding_rows)[1],)),
-            num_links))
-    return SparseLinks(forward, forward_rows, backward, backward_rows)
+    def weight_at(query):
+        return _weight_at(query, rows, written)
+
+    def link_back(now, now_rows):  # row i written: gains w[i] p[j] for the rows j before
+        now = now * (1.0 - total[..., None] - weight_at(now_rows))
+        return _merge(now, now_rows, rows, total[..., None] * preceding[:, None, :],
+                      ops.broadcast_to(preceding_rows[:, None, :],
+                                       ops.shape(now_rows)[:2] + ops.shape(preceding_rows)[1:]),
+                      num_links)
+
+    backward = _renew((ops.cast(links.backward_weights, dtype), links.backward_rows,
+                       ops.cast(links.backward_stamps, dtype)),
+                      rows, first, survival, new_survival, link_back)
+    # The rows of the precedence link forward to the rows written (w[i] p[j]);
+    # the other rows written only decay by their own weight.
+    owners = ops.concatenate([preceding_rows, rows], axis=-1)
+    owner_weights = ops.concatenate([preceding, ops.zeros_like(written)], axis=-1)
+    ok = _first_occurrences(owners, ops.concatenate([valid, first], axis=-1))
+
+    def link_forward(now, now_rows):  # row j: gains w[i] p[j] for the rows i written
+        own = weight_at(owners[..., None])
+        now = now * (1.0 - own - weight_at(now_rows))
+        return _merge(now, now_rows, owners, written[:, None, :] * owner_weights[..., None],
+                      ops.broadcast_to(rows[:, None, :],
+                                       ops.shape(now_rows)[:2] + ops.shape(rows)[1:]),
+                      num_links)
+
+    forward = _renew((forward, links.forward_rows, ops.cast(links.forward_stamps, dtype)),
+                     owners, ok, survival, new_survival, link_forward)
+    return SparseLinks(*forward, *backward, new_survival)
 
 
 def follow_links(links, read, forward):
@@ -270,14 +311,18 @@ def follow_links(links, read, forward):
         `SparseWeights` `[B, H, K * K_L]` (rows may repeat; their weights
         add).
     """
-    table, table_rows = ((links.forward_weights, links.forward_rows) if forward
-                         else (links.backward_weights, links.backward_rows))
+    table, table_rows, stamps = (
+        (links.forward_weights, links.forward_rows, links.forward_stamps) if forward
+        else (links.backward_weights, links.backward_rows, links.backward_stamps))
     table = ops.convert_to_tensor(table)
     read_rows = _rows(read.rows)
     weights = ops.cast(read.weights, table.dtype)
     batch, heads = ops.shape(read_rows)[0], ops.shape(read_rows)[1]
-    moved = weights[..., None] * gather_rows(table, read_rows)  # [B, H, K, K_L]
     rows = _rows(gather_rows(ops.cast(table_rows, table.dtype), read_rows))
+    now = _now(gather_rows(table, read_rows), rows,
+               gather_rows(ops.cast(stamps, table.dtype), read_rows),
+               ops.cast(links.survival, table.dtype))
+    moved = weights[..., None] * now  # [B, H, K, K_L]
     return SparseWeights(ops.reshape(moved, (batch, heads, -1)),
                          ops.reshape(rows, (batch, heads, -1)))
 
@@ -303,12 +348,15 @@ def strongest(sparse, k):
 def dense_links(links, memory_size, forward=False):
     """The link matrix `L [B, N, N]` the lists stand for, from the backward
     lists (or the forward ones). `O(N^2)`: for checks and pictures."""
-    if forward:  # list j holds column j of L
-        columns = dense_weights(SparseWeights(links.forward_weights,
-                                              _rows(links.forward_rows)), memory_size)
-        return ops.transpose(columns, (0, 2, 1))
-    return dense_weights(SparseWeights(links.backward_weights, _rows(links.backward_rows)),
-                         memory_size)
+    weights, rows, stamps = (
+        (links.forward_weights, links.forward_rows, links.forward_stamps) if forward
+        else (links.backward_weights, links.backward_rows, links.backward_stamps))
+    weights = ops.convert_to_tensor(weights)
+    rows = _rows(rows)
+    now = _now(weights, rows, ops.cast(stamps, weights.dtype),
+               ops.cast(links.survival, weights.dtype))
+    dense = dense_weights(SparseWeights(now, rows), memory_size)
+    return ops.transpose(dense, (0, 2, 1)) if forward else dense  # list j: column j
 
 
 SDNCAccess = collections.namedtuple(

@@ -19,7 +19,7 @@ SDNCState = collections.namedtuple(
     "SDNCState",
     ["output", "controller", "reads", "memory", "row_norms", "last_access",
      "precedence_weights", "precedence_rows", "forward_weights", "forward_rows",
-     "backward_weights", "backward_rows",
+     "forward_stamps", "backward_weights", "backward_rows", "backward_stamps", "survival",
      "read_weights", "read_rows", "write_weights", "write_rows", "read_modes", "time"],
 )
 SDNCState.__doc__ = """The parts of an `SDNCCell` state, with named fields.
@@ -31,10 +31,12 @@ Shapes: B batch, N `memory_size`, M `memory_dim`, R `num_read_heads`, K
   read_rows, write_weights, write_rows, time: as `SAMState`'s.
 - precedence_weights, precedence_rows: `[B, K_L]`, the rows that were
   the last ones written, and how much (the `K_L` heaviest).
-- forward_weights, forward_rows: `[B, N, K_L]`, for each row the rows
-  written right after it and the link weights (`SparseLinks`);
-  backward_weights, backward_rows: the rows written right before it.
-  Rows are floats (exact up to 2 ** 24); an entry of weight 0 is empty.
+- forward_weights, forward_rows, forward_stamps: `[B, N, K_L]`, for each
+  row the rows written right after it, the link weights and their stamps;
+  backward_weights, backward_rows, backward_stamps: the rows written right
+  before it; survival: `[B, N]` (`addressing.SparseLinks`: an entry's
+  weight now is its weight times `exp(survival[row] - stamp)`). Rows are
+  floats (exact up to 2 ** 24); an entry of weight 0 is empty.
 - read_modes: `[B, R, 3]`, the last step's mix of backward, forward and
   content reads.
 """
@@ -54,9 +56,10 @@ class SDNCCell(sam.SAMCell):
     - writes as the SAM does (the rows read last step or the least
       recently used one; `addressing.sam_write_weights`);
     - updates the temporal links, each row keeping its `num_links`
-      strongest links forward and backward (`addressing.sparse_link_update`,
-      `O(N K_L)` a step, where the DNC's link matrix is `N x N`), and the
-      precedence, its `num_links` heaviest rows;
+      strongest links forward and backward (`addressing.sparse_link_update`:
+      `O(K_L)` work for each row written or preceding, whatever `N`, where
+      the DNC's link matrix is `N x N`), and the precedence, its
+      `num_links` heaviest rows;
     - reads, each head mixing the last step's reads moved one write back
       and forward along the links with the `num_reads_per_head` rows most
       similar to its key, cut to its `num_reads_per_head` strongest rows
@@ -118,8 +121,9 @@ class SDNCCell(sam.SAMCell):
         shape = super().state_shape._asdict()
         return SDNCState(**shape, precedence_weights=(self.num_links,),
                          precedence_rows=(self.num_links,), forward_weights=links,
-                         forward_rows=links, backward_weights=links, backward_rows=links,
-                         read_modes=(r, 3))
+                         forward_rows=links, forward_stamps=links, backward_weights=links,
+                         backward_rows=links, backward_stamps=links,
+                         survival=(self.memory_size,), read_modes=(r, 3))
 
     def interface_parameters(self, hidden):
         """`{name: tensor}` for the names of `INTERFACE`: the `SAMCell`'s, and
@@ -144,8 +148,7 @@ class SDNCCell(sam.SAMCell):
         write = addressing.sam_write_weights(
             previous_read, least_used, interface["write_gate"],
             interface["interpolation_gate"])
-        links = SparseLinks(state.forward_weights, state.forward_rows,
-                            state.backward_weights, state.backward_rows)
+        links = SparseLinks(*(getattr(state, name) for name in SparseLinks._fields))
         precedence = SparseWeights(state.precedence_weights,
                                    _ops.cast(state.precedence_rows, "int32"))
         access = addressing.sdnc_access(
@@ -165,10 +168,7 @@ class SDNCCell(sam.SAMCell):
             last_access=last_access,
             precedence_weights=access.precedence.weights,
             precedence_rows=_ops.cast(access.precedence.rows, dtype),
-            forward_weights=access.links.forward_weights,
-            forward_rows=_ops.cast(access.links.forward_rows, dtype),
-            backward_weights=access.links.backward_weights,
-            backward_rows=_ops.cast(access.links.backward_rows, dtype),
+            **{name: _ops.cast(part, dtype) for name, part in access.links._asdict().items()},
             read_weights=_ops.cast(access.read_weights.weights, dtype),
             read_rows=_ops.cast(access.read_weights.rows, dtype),
             write_weights=_ops.cast(write.weights, dtype),
