@@ -35,6 +35,12 @@ def by_score_then_index(scores, indices):
                      indices.dtype))
 
 
+def lower_first(size, dtype="float32"):
+    """`[size]`: `size, size - 1, ..., 1`, a key that ranks the lower index
+    higher (among equal scores)."""
+    return ops.cast(size - ops.arange(size), dtype)
+
+
 def top_k_rows(scores, k):
     """The indices `[..., k]` (int32) of the `k` largest `scores` over the last
     axis, equal scores by lowest index, the same on every backend; no
@@ -54,7 +60,7 @@ def top_k_rows(scores, k):
     kth = ops.min(ops.top_k(held, k, sorted=False)[0], axis=-1, keepdims=True)
     # Keys: every row above the k-th score (fewer than k of them) outranks
     # every row equal to it, and among each the lower row ranks higher.
-    rank = ops.cast(size - ops.arange(size), "float32")  # N .. 1
+    rank = lower_first(size)  # N .. 1
     keys = ops.where(held > kth, rank + ops.cast(size, "float32"),
                      ops.where(held == kth, rank, 0.0))
     rows = ops.top_k(keys, k, sorted=False)[1]

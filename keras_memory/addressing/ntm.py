@@ -88,7 +88,7 @@ def _add_head_axis(tensor):
     return tensor, False
 
 
-def cosine_similarity(key, memory, epsilon=EPSILON):
+def cosine_similarity(key, memory, epsilon=EPSILON, row_norms=None):
     """Cosine similarity of a key with every memory row.
 
     Args:
@@ -96,6 +96,8 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
         memory: `[batch, N, M]`.
         epsilon: added under the square root of each norm, so a zero key or
             a zero row has similarity 0 instead of NaN.
+        row_norms: optional `[batch, N]`, the rows' squared norms when known
+            (a SAM keeps them): then the memory is read once, for the dots.
 
     Returns:
         `[batch, N]` (or `[batch, heads, N]`), values in [-1, 1].
@@ -111,8 +113,9 @@ def cosine_similarity(key, memory, epsilon=EPSILON):
         key, memory = ops.cast(key, "float32"), ops.cast(memory, "float32")
     dots = products.matmul_transposed(key, memory)  # [b, h, N]
     key_norms = products.squared_norms(key) + epsilon  # [b, h, 1], squared
-    row_norms = products.squared_norms(memory, keepdims=False) + epsilon  # [b, N]
-    row_norms = _ops.new_axis(row_norms, 1)  # [b, 1, N], squared
+    if row_norms is None:
+        row_norms = products.squared_norms(memory, keepdims=False)  # [b, N]
+    row_norms = _ops.new_axis(ops.cast(row_norms, dots.dtype) + epsilon, 1)  # [b, 1, N]
     # One square root of the product of the squared norms: one op fewer.
     similarity = dots / _ops.sqrt(key_norms * row_norms)
     if dtype != keras.backend.standardize_dtype(similarity.dtype):

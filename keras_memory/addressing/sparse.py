@@ -20,7 +20,6 @@ from keras import ops
 
 from keras_memory import _backend
 from keras_memory import _validation as check
-from keras_memory.addressing import _products as products
 from keras_memory.addressing import _top_k
 from keras_memory.addressing.ntm import EPSILON
 from keras_memory.addressing.ntm import cosine_similarity
@@ -207,7 +206,7 @@ def least_recently_used(last_access):
     # Two reductions, not an argmin (XLA's is a tenth as fast at 65,536):
     # the oldest time, then the highest of N - row among the rows that hold it.
     oldest = ops.min(last_access, axis=-1, keepdims=True)
-    rank = ops.cast(size - ops.arange(size), last_access.dtype)
+    rank = _top_k.lower_first(size, last_access.dtype)
     first = ops.max(ops.where(last_access <= oldest, rank, 0.0), axis=-1)
     return size - ops.cast(first, "int32")
 
@@ -310,11 +309,9 @@ def _write_then_read(memory, added, rows, key, row_norms, num_reads, epsilon):
         row_norms = _scatter_rows(ops.stop_gradient(row_norms)[..., None], rows,
                                   ops.sum(written * written, axis=-1, keepdims=True),
                                   None)[..., 0]
-    key = ops.cast(ops.stop_gradient(key), held.dtype)
-    dots = products.matmul_transposed(key, held)  # [B, H, N]
-    norms = (ops.sum(key * key, axis=-1, keepdims=True) + epsilon) * (
-        row_norms[:, None, :] + epsilon)
-    read_rows = _choose(dots / ops.sqrt(norms), num_reads)
+    scores = cosine_similarity(ops.cast(ops.stop_gradient(key), held.dtype), held, epsilon,
+                               row_norms=row_norms)
+    read_rows = _choose(scores, num_reads)
     return memory, read_rows, gather_rows(memory, read_rows), row_norms
 
 

@@ -30,7 +30,8 @@ Shapes: B batch, N `memory_size`, M `memory_dim`, R `num_read_heads`, K
 - memory: `[B, N, M]`.
 - row_norms: `[B, N]`, each row's squared norm (kept, so that a step
   scores the rows with one product over the memory; a step sets the rows
-  it writes anew).
+  it writes anew). An `initial_state` with a memory of its own must carry
+  that memory's squared norms here.
 - last_access: `[B, N]`, the time each row was last read or written with
   a weight above `addressing.sparse.ACCESS_THRESHOLD` (0: never).
 - read_weights, read_rows: `[B, R, K]`, the last step's reads: their
