@@ -232,3 +232,19 @@ def assert_learns_to_echo(model, sequences, epochs=30):
     losses = model.fit(sequences, targets, epochs=epochs, batch_size=len(sequences),
                        verbose=0).history["loss"]
     assert np.all(np.isfinite(losses)) and losses[-1] < 0.8 * losses[0], losses
+
+
+def keras_rnn_twin(layer_class, input_shape, **kwargs):
+    """A `MemoryRNN` subclass `layer_class(**kwargs)` and `keras.layers.RNN`
+    around its cell with the same arguments, built on `input_shape` with
+    the same weights: `(ours, theirs)`."""
+    from keras_memory.recurrent.layer import _RNN_ARGUMENTS
+
+    sequence = {key: value for key, value in kwargs.items() if key in _RNN_ARGUMENTS}
+    cell = {key: value for key, value in kwargs.items() if key not in _RNN_ARGUMENTS}
+    ours = layer_class(**kwargs)
+    theirs = keras.layers.RNN(layer_class.cell_class(**cell), **sequence)
+    ours.build(input_shape)
+    theirs.build(input_shape)
+    theirs.set_weights(ours.get_weights())
+    return ours, theirs

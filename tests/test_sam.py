@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from dnc_data import STEP_MASK, B, I, T, sequences
 from keras import ops
-from layer_checks import assert_all_close, assert_learns_to_echo, run_layer_test, to_numpy
+from layer_checks import (assert_all_close, assert_learns_to_echo, keras_rnn_twin,
+                          run_layer_test, to_numpy)
 
 import keras_memory as km
 from keras_memory import addressing
@@ -128,11 +129,8 @@ def test_each_step_writes_to_the_rows_it_read_or_the_least_used_only():
 
 def test_masked_steps_leave_the_state_unchanged_and_match_keras_rnn():
     x = sequences(seed=1)
-    ours = km.SAM(**SMALL, return_sequences=True, return_state=True)
-    theirs = keras.layers.RNN(km.SAMCell(**SMALL), return_sequences=True, return_state=True)
-    ours.build(x.shape)
-    theirs.build(x.shape)
-    theirs.set_weights(ours.get_weights())
+    ours, theirs = keras_rnn_twin(km.SAM, x.shape, **SMALL, return_sequences=True,
+                                  return_state=True)
     assert_all_close(ours(x, mask=STEP_MASK), theirs(x, mask=STEP_MASK), atol=1e-5)
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from dnc_data import STEP_MASK, B, I, T, sequences
 from keras import ops
-from layer_checks import assert_all_close, assert_learns_to_echo, run_layer_test, to_numpy
+from layer_checks import (assert_all_close, assert_learns_to_echo, keras_rnn_twin,
+                          run_layer_test, to_numpy)
 from test_sam import run_steps
 
 import keras_memory as km
@@ -111,11 +112,8 @@ def test_reads_follow_the_links_as_the_modes_say():
 
 def test_masked_steps_leave_the_state_unchanged_and_match_keras_rnn():
     x = sequences(seed=1)
-    ours = km.SDNC(**SMALL, return_sequences=True, return_state=True)
-    theirs = keras.layers.RNN(km.SDNCCell(**SMALL), return_sequences=True, return_state=True)
-    ours.build(x.shape)
-    theirs.build(x.shape)
-    theirs.set_weights(ours.get_weights())
+    ours, theirs = keras_rnn_twin(km.SDNC, x.shape, **SMALL, return_sequences=True,
+                                  return_state=True)
     assert_all_close(ours(x, mask=STEP_MASK), theirs(x, mask=STEP_MASK), atol=1e-5)
 
 
@@ -129,11 +127,8 @@ def test_stateful_chunks_continue_each_other_and_go_backwards_is_keras_rnns():
     plain.set_weights(stateful.get_weights())
     chunks = [to_numpy(model(x[:, :3])), to_numpy(model(x[:, 3:]))]
     assert_all_close(np.concatenate(chunks, axis=1), plain(x), atol=1e-5)
-    backwards = km.SDNC(**SMALL, go_backwards=True, return_sequences=True)
-    theirs = keras.layers.RNN(km.SDNCCell(**SMALL), go_backwards=True, return_sequences=True)
-    backwards.build(x.shape)
-    theirs.build(x.shape)
-    theirs.set_weights(backwards.get_weights())
+    backwards, theirs = keras_rnn_twin(km.SDNC, x.shape, **SMALL, go_backwards=True,
+                                       return_sequences=True)
     assert_all_close(backwards(x), theirs(x), atol=1e-5)
     assert not np.allclose(to_numpy(backwards(x)), to_numpy(theirs(x[:, ::-1])), atol=1e-3)
 

@@ -141,9 +141,19 @@ class SAMCell(ControllerCell):
                 f"received num_reads_per_head={num_reads_per_head}."
             )
 
+    # The interface's parts: (name, size as a function of (R, M), activation).
+    interface_parts = INTERFACE
+
     @property
     def interface_sizes(self):
-        return [size(self.num_read_heads, self.memory_dim) for _, size, _ in INTERFACE]
+        return [size(self.num_read_heads, self.memory_dim) for _, size, _ in self.interface_parts]
+
+    @property
+    def interface_shapes(self):
+        """Per-sequence shapes of the interface parts that have more than one
+        axis."""
+        r, m = self.num_read_heads, self.memory_dim
+        return {"read_keys": (r, m), "read_strengths": (r, 1), "write_vector": (1, m)}
 
     @property
     def state_shape(self):
@@ -172,55 +182,64 @@ class SAMCell(ControllerCell):
         """`{name: tensor}` for the names of `INTERFACE`: `read_keys` `[B, R,
         M]`, `read_strengths` `[B, R, 1]`, `write_vector` `[B, 1, M]`, the
         gates `[B, 1]`."""
-        r, m = self.num_read_heads, self.memory_dim
-        shapes = {"read_keys": (r, m), "read_strengths": (r, 1), "write_vector": (1, m)}
         parts = [(name, size, activation) for (name, _, activation), size
-                 in zip(INTERFACE, self.interface_sizes)]
-        return self.split_interface(hidden, parts, shapes)
+                 in zip(self.interface_parts, self.interface_sizes)]
+        return self.split_interface(hidden, parts, self.interface_shapes)
 
-    def step(self, inputs, state, training=None, constants=None):
-        """One time step on a `SAMState`: `(output, new SAMState)`."""
+    def start_step(self, inputs, state, training=None, constants=None):
+        """What a step does before its memory access: the controller, the
+        interface and the write weights. Returns `(hidden, controller_state,
+        interface, time, previous_read, least_used, write)`."""
         hidden, controller_state = self.run_controller(
             inputs, state.reads, state.controller, training,
             weights=constants.controller if constants else None,
         )
         interface = self.interface_parameters(hidden)
-        time = state.time + 1.0
         previous_read = SparseWeights(state.read_weights, _ops.cast(state.read_rows, "int32"))
         least_used = addressing.least_recently_used(state.last_access)
         write = addressing.sam_write_weights(
             previous_read, least_used, interface["write_gate"],
             interface["interpolation_gate"])
+        return (hidden, controller_state, interface, state.time + 1.0, previous_read,
+                least_used, write)
+
+    def step(self, inputs, state, training=None, constants=None):
+        """One time step on a `SAMState`: `(output, new SAMState)`."""
+        hidden, controller_state, interface, time, _, least_used, write = self.start_step(
+            inputs, state, training, constants)
         reads, memory, read, row_norms = addressing.sam_access(
             state.memory, write, interface["write_vector"], least_used,
             interface["read_keys"], interface["read_strengths"], self.num_reads_per_head,
             row_norms=state.row_norms)
-        last_access = self.touch_accessed(state.last_access, write, read, time)
+        return self.end_step(hidden, controller_state, state, time, write, reads, memory,
+                             read, row_norms, SAMState)
+
+    def end_step(self, hidden, controller_state, state, time, write, reads, memory, read,
+                 row_norms, state_class, **fields):
+        """The output and the new state (a `state_class`, with `fields` beside
+        the `SAMState` ones) after a step's memory access: `reads` the read
+        words, `read` the read `SparseWeights`. Every row the write or the
+        reads accessed gets `time` as its last access (one scatter)."""
+        batch = keras.ops.shape(state.last_access)[0]
+        accessed = SparseWeights(*(
+            _ops.concatenate([_ops.reshape(a, (batch, -1)), _ops.reshape(b, (batch, -1))], -1)
+            for a, b in zip(write, read)))
         output = self.read_out(hidden, reads)
         dtype = state.memory.dtype
-        return output, SAMState(
+        return output, state_class(
             output=output,
             controller=controller_state,
             reads=reads,
             memory=memory,
             row_norms=row_norms,
-            last_access=last_access,
+            last_access=addressing.touch(state.last_access, accessed, time[:, 0]),
             read_weights=_ops.cast(read.weights, dtype),
             read_rows=_ops.cast(read.rows, dtype),
             write_weights=_ops.cast(write.weights, dtype),
             write_rows=_ops.cast(write.rows, dtype),
             time=time,
+            **fields,
         )
-
-    @staticmethod
-    def touch_accessed(last_access, write, read, time):
-        """`last_access` with the rows this step's `write` and `read`
-        (`SparseWeights`) accessed stamped with `time` `[B, 1]`: one scatter."""
-        batch = keras.ops.shape(last_access)[0]
-        accessed = SparseWeights(*(
-            _ops.concatenate([_ops.reshape(a, (batch, -1)), _ops.reshape(b, (batch, -1))], -1)
-            for a, b in zip(write, read)))
-        return addressing.touch(last_access, accessed, time[:, 0])
 
     def get_config(self):
         return {**super().get_config(), "num_reads_per_head": self.num_reads_per_head}

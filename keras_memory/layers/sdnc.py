@@ -111,9 +111,7 @@ class SDNCCell(sam.SAMCell):
                 f"num_links={num_links}."
             )
 
-    @property
-    def interface_sizes(self):
-        return [size(self.num_read_heads, self.memory_dim) for _, size, _ in INTERFACE]
+    interface_parts = INTERFACE
 
     @property
     def state_shape(self):
@@ -125,29 +123,15 @@ class SDNCCell(sam.SAMCell):
                          backward_rows=links, backward_stamps=links,
                          survival=(self.memory_size,), read_modes=(r, 3))
 
-    def interface_parameters(self, hidden):
-        """`{name: tensor}` for the names of `INTERFACE`: the `SAMCell`'s, and
-        `read_modes` `[B, R, 3]`."""
-        r, m = self.num_read_heads, self.memory_dim
-        shapes = {"read_keys": (r, m), "read_strengths": (r, 1), "write_vector": (1, m),
-                  "read_modes": (r, 3)}
-        parts = [(name, size, activation) for (name, _, activation), size
-                 in zip(INTERFACE, self.interface_sizes)]
-        return self.split_interface(hidden, parts, shapes)
+    @property
+    def interface_shapes(self):
+        """The `SAMCell`'s, and `read_modes` `[R, 3]`."""
+        return {**super().interface_shapes, "read_modes": (self.num_read_heads, 3)}
 
     def step(self, inputs, state, training=None, constants=None):
         """One time step on an `SDNCState`: `(output, new SDNCState)`."""
-        hidden, controller_state = self.run_controller(
-            inputs, state.reads, state.controller, training,
-            weights=constants.controller if constants else None,
-        )
-        interface = self.interface_parameters(hidden)
-        time = state.time + 1.0
-        previous_read = SparseWeights(state.read_weights, _ops.cast(state.read_rows, "int32"))
-        least_used = addressing.least_recently_used(state.last_access)
-        write = addressing.sam_write_weights(
-            previous_read, least_used, interface["write_gate"],
-            interface["interpolation_gate"])
+        (hidden, controller_state, interface, time, previous_read, least_used,
+         write) = self.start_step(inputs, state, training, constants)
         links = SparseLinks(*(getattr(state, name) for name in SparseLinks._fields))
         precedence = SparseWeights(state.precedence_weights,
                                    _ops.cast(state.precedence_rows, "int32"))
@@ -156,25 +140,14 @@ class SDNCCell(sam.SAMCell):
             interface["write_vector"], least_used, interface["read_keys"],
             interface["read_strengths"], interface["read_modes"], self.num_reads_per_head,
             row_norms=state.row_norms)
-        last_access = self.touch_accessed(state.last_access, write, access.read_weights, time)
-        output = self.read_out(hidden, access.read_words)
         dtype = state.memory.dtype
-        return output, SDNCState(
-            output=output,
-            controller=controller_state,
-            reads=access.read_words,
-            memory=access.memory,
-            row_norms=access.row_norms,
-            last_access=last_access,
+        return self.end_step(
+            hidden, controller_state, state, time, write, access.read_words, access.memory,
+            access.read_weights, access.row_norms, SDNCState,
             precedence_weights=access.precedence.weights,
             precedence_rows=_ops.cast(access.precedence.rows, dtype),
             **{name: _ops.cast(part, dtype) for name, part in access.links._asdict().items()},
-            read_weights=_ops.cast(access.read_weights.weights, dtype),
-            read_rows=_ops.cast(access.read_weights.rows, dtype),
-            write_weights=_ops.cast(write.weights, dtype),
-            write_rows=_ops.cast(write.rows, dtype),
             read_modes=interface["read_modes"],
-            time=time,
         )
 
     def get_config(self):
