@@ -239,6 +239,8 @@ EMPTY_BATCH = {
     "NTM": (lambda: km.NTM(**SMALL_RNN, return_sequences=True),
             np.zeros((0, 3, 4), "float32"), (0, 3, 4)),
     "DNC": (lambda: km.DNC(**SMALL_RNN), np.zeros((0, 3, 4), "float32"), (0, 4)),
+    "SDNC": (lambda: km.SDNC(**SMALL_RNN, num_reads_per_head=2, num_links=2),
+             np.zeros((0, 3, 4), "float32"), (0, 4)),
     "MemoryNetwork": (lambda: km.MemoryNetwork(memory_dim=4),
                       [np.zeros((0, 4), "float32"), np.zeros((0, 5, 4), "float32")], (0, 4)),
     "MemN2N": (lambda: km.MemN2N(vocab_size=10, memory_dim=4, memory_size=5),

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 from dnc_data import STEP_MASK, B, I, T, sequences
+from gradients import weight_gradients
 from keras import ops
 from layer_checks import (assert_all_close, assert_learns_to_echo, keras_rnn_twin,
                           run_layer_test, to_numpy)
@@ -149,6 +150,21 @@ def test_builder_mask_value_trace_and_a_plot_of_the_rows_touched(tmp_path):
     figure = plotting.plot_trace(record, path=tmp_path / "sdnc.png")
     assert len(figure.axes[2].get_yticklabels()) < 4096
     assert (tmp_path / "sdnc.png").exists()
+
+
+def test_ties_zero_memory_and_saturated_gates_stay_finite():
+    """Zero inputs leave every row as similar and as unused as every other
+    (ties everywhere); huge ones saturate the controller. Outputs, the state
+    and the weights' gradients stay finite (a write of weight 1:
+    test_sparse_links)."""
+    layer = km.SDNC(**SMALL, return_sequences=True, return_state=True)
+    for scale in (0.0, 1e4):
+        x = scale * sequences(seed=5)
+        output, *states = layer(x)
+        for value in [output, *states]:
+            assert np.all(np.isfinite(to_numpy(value))), scale
+        grads = weight_gradients(layer, x)
+        assert grads and all(np.all(np.isfinite(g)) for g in grads), scale
 
 
 @pytest.mark.parametrize("kwargs, fragment", [

@@ -153,6 +153,26 @@ def test_link_gradients_match_finite_differences_with_lists_cut_short():
     check_gradients(loss, [write.weights, precedence, read.weights], rtol=1e-4, atol=1e-7)
 
 
+def test_a_write_of_weight_one_leaves_no_link_into_its_row_and_no_nan():
+    """`1 - w = 0`: the survival stops at its floor (`LEAST_SURVIVAL`), the
+    links into the row vanish, and gradients stay finite."""
+    links, precedence, _, _ = run_writes(3, seed=8)
+    rows = np.array([[[2]], [[5]]], "int32")
+
+    def loss(w):
+        new = addressing.sparse_link_update(links, precedence, SparseWeights(w, rows))
+        return ops.sum(addressing.dense_links(new, N)) + ops.sum(new.survival)
+
+    new = addressing.sparse_link_update(links, precedence,
+                                        SparseWeights(np.ones((B, 1, 1), "float32"), rows))
+    dense = np_(addressing.dense_links(new, N))
+    np.testing.assert_allclose(dense[0, :, 2], 0.0, atol=1e-20)
+    np.testing.assert_allclose(dense[1, :, 5], 0.0, atol=1e-20)
+    assert np.all(np.isfinite(np_(new.survival))) and np_(new.survival).min() < -60
+    (grad,) = analytic_gradients(loss, [np.ones((B, 1, 1), "float32")])
+    assert np.all(np.isfinite(grad))
+
+
 def test_strongest_merges_repeated_rows_and_keeps_the_k_heaviest():
     sparse = SparseWeights(np.array([[[0.125, 0.25, 0.25, 0.0625, 0.375]]], "float32"),
                            np.array([[[3, 1, 3, 2, 0]]], "int32"))
