@@ -80,15 +80,18 @@ def test_copy_task_example(tmp_path):
     assert (tmp_path / "copy_trace.png").exists()
 
 
-def test_copy_task_example_trains_a_sparse_access_memory(tmp_path):
+@pytest.mark.parametrize("model", ["sam", "sdnc"])
+def test_copy_task_example_trains_a_sparse_memory(tmp_path, model):
     results = load("copy_task").main(
-        ["--backend", keras.backend.backend(), "--model", "sam", "--reads-per-head", "2",
-         "--steps", "1", "--steps-per-epoch", "1", "--batch-size", "2", "--max-length", "3",
-         "--eval-lengths", "3", "--memory-size", "8", "--memory-dim", "4",
-         "--controller-size", "8", "--output-dir", str(tmp_path)])
+        ["--backend", keras.backend.backend(), "--model", model, "--reads-per-head", "2",
+         "--links", "3", "--steps", "1", "--steps-per-epoch", "1", "--batch-size", "2",
+         "--max-length", "3", "--eval-lengths", "3", "--memory-size", "8",
+         "--memory-dim", "4", "--controller-size", "8", "--output-dir", str(tmp_path)])
     assert 0 <= results[3] <= 8 * 3
-    model = keras.saving.load_model(tmp_path / "copy_sam.keras", safe_mode=True)
-    assert model.get_layer("sam_layer").cell.num_reads_per_head == 2
+    saved = keras.saving.load_model(tmp_path / f"copy_{model}.keras", safe_mode=True)
+    assert saved.get_layer(f"{model}_layer").cell.num_reads_per_head == 2
+    if model == "sdnc":
+        assert saved.get_layer("sdnc_layer").cell.num_links == 3
     assert (tmp_path / "copy_trace.png").exists()
 
 
