@@ -70,9 +70,10 @@ class SDNCCell(sam.SAMCell):
     for the same writes.
 
     Args:
-        memory_size, memory_dim, controller_size, num_read_heads,
-            num_reads_per_head, output_size, controller, output_activation,
-            kernel_initializer, kernel_regularizer, remat: as for `SAMCell`.
+        cell arguments: `memory_size`, `memory_dim`, `controller_size`,
+            `num_read_heads`, `num_reads_per_head`, `output_size`,
+            `controller`, `output_activation`, `kernel_initializer`,
+            `kernel_regularizer`, `remat`: as for `SAMCell`.
         num_links: int K_L, `1 <= K_L <= memory_size`, the links a row keeps
             each way. Default 8.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
