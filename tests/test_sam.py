@@ -102,6 +102,19 @@ def test_a_step_writes_then_reads_through_the_sparse_functions():
     assert np.all(to_numpy(after.last_access)[np.arange(B), erased] == 3.0)
 
 
+def test_every_row_read_or_written_above_the_threshold_gets_the_time():
+    cell = km.SAMCell(**SMALL, num_read_heads=2)
+    cell.build((None, I))
+    for state in run_steps(cell, sequences(time=4, seed=2)):
+        last_access, now = to_numpy(state.last_access), to_numpy(state.time)[:, 0]
+        for weights, rows in ((state.read_weights, state.read_rows),
+                              (state.write_weights, state.write_rows)):
+            weights, rows = to_numpy(weights), to_numpy(rows).astype(int)
+            for b in range(B):
+                accessed = rows[b][weights[b] > addressing.sparse.ACCESS_THRESHOLD]
+                assert accessed.size and np.all(last_access[b, accessed] == now[b])
+
+
 def test_every_row_read_gives_the_dense_content_read():
     cell = km.SAMCell(**{**SMALL, "num_reads_per_head": N})
     cell.build((None, I))

@@ -42,6 +42,14 @@ Shapes: B batch, N `memory_size`, M `memory_dim`, R `num_read_heads`, K
 - time: `[B, 1]`, the steps taken.
 """
 
+StepStart = collections.namedtuple(
+    "StepStart", ["hidden", "controller_state", "interface", "time", "previous_read",
+                  "least_used", "write"])
+StepStart.__doc__ = """What a `SAMCell` step has before its memory access
+(`SAMCell.start_step`): the controller output and state, the interface
+parts, the step's time `[B, 1]`, the last reads and the least recently
+used row, and this step's write (`SparseWeights`)."""
+
 # The interface vector, in order: (name, size as a function of (R, M),
 # activation).
 INTERFACE = (
@@ -188,8 +196,7 @@ class SAMCell(ControllerCell):
 
     def start_step(self, inputs, state, training=None, constants=None):
         """What a step does before its memory access: the controller, the
-        interface and the write weights. Returns `(hidden, controller_state,
-        interface, time, previous_read, least_used, write)`."""
+        interface and the write weights, as a `StepStart`."""
         hidden, controller_state = self.run_controller(
             inputs, state.reads, state.controller, training,
             weights=constants.controller if constants else None,
@@ -200,44 +207,43 @@ class SAMCell(ControllerCell):
         write = addressing.sam_write_weights(
             previous_read, least_used, interface["write_gate"],
             interface["interpolation_gate"])
-        return (hidden, controller_state, interface, state.time + 1.0, previous_read,
-                least_used, write)
+        return StepStart(hidden, controller_state, interface, state.time + 1.0,
+                         previous_read, least_used, write)
 
     def step(self, inputs, state, training=None, constants=None):
         """One time step on a `SAMState`: `(output, new SAMState)`."""
-        hidden, controller_state, interface, time, _, least_used, write = self.start_step(
-            inputs, state, training, constants)
-        reads, memory, read, row_norms = addressing.sam_access(
-            state.memory, write, interface["write_vector"], least_used,
-            interface["read_keys"], interface["read_strengths"], self.num_reads_per_head,
-            row_norms=state.row_norms)
-        return self.end_step(hidden, controller_state, state, time, write, reads, memory,
-                             read, row_norms, SAMState)
+        start = self.start_step(inputs, state, training, constants)
+        access = addressing.sam_access(
+            state.memory, start.write, start.interface["write_vector"], start.least_used,
+            start.interface["read_keys"], start.interface["read_strengths"],
+            self.num_reads_per_head, row_norms=state.row_norms)
+        return self.end_step(start, state, access, SAMState)
 
-    def end_step(self, hidden, controller_state, state, time, write, reads, memory, read,
-                 row_norms, state_class, **fields):
+    def end_step(self, start, state, access, state_class, **fields):
         """The output and the new state (a `state_class`, with `fields` beside
-        the `SAMState` ones) after a step's memory access: `reads` the read
-        words, `read` the read `SparseWeights`. Every row the write or the
-        reads accessed gets `time` as its last access (one scatter)."""
+        the `SAMState` ones) after a step's memory access: `start` the
+        `StepStart`, `access` a `SAMAccess` (or any result with its
+        fields). Every row the write or the reads accessed gets the step's
+        time as its last access (one scatter)."""
         batch = keras.ops.shape(state.last_access)[0]
+        write, read = start.write, access.read_weights
         accessed = SparseWeights(*(
             _ops.concatenate([_ops.reshape(a, (batch, -1)), _ops.reshape(b, (batch, -1))], -1)
             for a, b in zip(write, read)))
-        output = self.read_out(hidden, reads)
+        output = self.read_out(start.hidden, access.read_words)
         dtype = state.memory.dtype
         return output, state_class(
             output=output,
-            controller=controller_state,
-            reads=reads,
-            memory=memory,
-            row_norms=row_norms,
-            last_access=addressing.touch(state.last_access, accessed, time[:, 0]),
+            controller=start.controller_state,
+            reads=access.read_words,
+            memory=access.memory,
+            row_norms=access.row_norms,
+            last_access=addressing.touch(state.last_access, accessed, start.time[:, 0]),
             read_weights=_ops.cast(read.weights, dtype),
             read_rows=_ops.cast(read.rows, dtype),
             write_weights=_ops.cast(write.weights, dtype),
             write_rows=_ops.cast(write.rows, dtype),
-            time=time,
+            time=start.time,
             **fields,
         )
 

@@ -131,20 +131,19 @@ class SDNCCell(sam.SAMCell):
 
     def step(self, inputs, state, training=None, constants=None):
         """One time step on an `SDNCState`: `(output, new SDNCState)`."""
-        (hidden, controller_state, interface, time, previous_read, least_used,
-         write) = self.start_step(inputs, state, training, constants)
+        start = self.start_step(inputs, state, training, constants)
         links = SparseLinks(*(getattr(state, name) for name in SparseLinks._fields))
         precedence = SparseWeights(state.precedence_weights,
                                    _ops.cast(state.precedence_rows, "int32"))
+        interface = start.interface
         access = addressing.sdnc_access(
-            state.memory, links, precedence, previous_read, write,
-            interface["write_vector"], least_used, interface["read_keys"],
+            state.memory, links, precedence, start.previous_read, start.write,
+            interface["write_vector"], start.least_used, interface["read_keys"],
             interface["read_strengths"], interface["read_modes"], self.num_reads_per_head,
             row_norms=state.row_norms)
         dtype = state.memory.dtype
         return self.end_step(
-            hidden, controller_state, state, time, write, access.read_words, access.memory,
-            access.read_weights, access.row_norms, SDNCState,
+            start, state, access, SDNCState,
             precedence_weights=access.precedence.weights,
             precedence_rows=_ops.cast(access.precedence.rows, dtype),
             **{name: _ops.cast(part, dtype) for name, part in access.links._asdict().items()},
