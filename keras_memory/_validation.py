@@ -75,6 +75,19 @@ def rank(name, shape, expected, meaning=""):
         )
 
 
+def has_shape(name, tensor, shape):
+    """Raises ValueError unless `tensor` has `len(shape)` axes matching
+    `shape` (a `None` or unknown size matches anything)."""
+    actual = shape_of(name, tensor)
+    if len(actual) != len(shape) or any(
+        a is not None and b is not None and a != b for a, b in zip(actual, shape)
+    ):
+        expected = "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+        raise ValueError(
+            f"`{name}` must have shape {expected}, received {name} with shape {actual}."
+        )
+
+
 def dim(name, shape, axis, expected, what):
     """Raises ValueError when a static dimension differs from `expected`."""
     actual = shape[axis]

@@ -15,6 +15,7 @@ import keras
 from keras import ops
 
 from keras_memory import _ops
+from keras_memory import _validation as check
 from keras_memory.addressing import _products as products
 from keras_memory.addressing.ntm import EPSILON
 from keras_memory.addressing.ntm import _tensors
@@ -40,25 +41,12 @@ DNCAccess.__doc__ = """The result of one DNC memory step (`dnc_access`).
 """
 
 
-def _expect(name, tensor, shape):
-    """Raises unless `tensor` has `len(shape)` axes matching `shape` (a
-    `None` or unknown size matches anything)."""
-    actual = tuple(tensor.shape)
-    if len(actual) != len(shape) or any(
-        a is not None and b is not None and a != b for a, b in zip(actual, shape)
-    ):
-        expected = "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
-        raise ValueError(
-            f"`{name}` must have shape {expected}, received {name} with shape {actual}."
-        )
-
-
 def _check_access(memory, **tensors):
     """Raises unless every `dnc_access` input has its documented shape."""
-    _expect("memory", memory, (None, None, None))
+    check.has_shape("memory", memory, (None, None, None))
     batch, rows, width = memory.shape
-    _expect("read_weights", tensors["read_weights"], (batch, None, rows))
-    _expect("write_weights", tensors["write_weights"], (batch, None, rows))
+    check.has_shape("read_weights", tensors["read_weights"], (batch, None, rows))
+    check.has_shape("write_weights", tensors["write_weights"], (batch, None, rows))
     reads = tensors["read_weights"].shape[1]
     writes = tensors["write_weights"].shape[1]
     modes = None if writes is None else 2 * writes + 1
@@ -72,7 +60,7 @@ def _check_access(memory, **tensors):
         "read_modes": (batch, reads, modes),
     }
     for name, shape in shapes.items():
-        _expect(name, tensors[name], shape)
+        check.has_shape(name, tensors[name], shape)
 
 
 def allocation(usage, epsilon=EPSILON):
@@ -97,7 +85,7 @@ def allocation(usage, epsilon=EPSILON):
         [0.0, 1.0, 0.0]
     """
     (usage,) = _tensors(usage)
-    _expect("usage", usage, (None, None))
+    check.has_shape("usage", usage, (None, None))
     dtype = keras.backend.standardize_dtype(usage.dtype)
     # Products of many usages underflow in half precision: compute in float32.
     compute_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
@@ -137,8 +125,8 @@ def write_allocation(usage, write_gates, epsilon=EPSILON):
         `[B, W, N]`, not yet scaled by the write gates.
     """
     usage, write_gates = _tensors(usage, write_gates)
-    _expect("usage", usage, (None, None))
-    _expect("write_gates", write_gates, (usage.shape[0], None))
+    check.has_shape("usage", usage, (None, None))
+    check.has_shape("write_gates", write_gates, (usage.shape[0], None))
     weights = []
     num_writes = write_gates.shape[-1]
     for head in range(num_writes):

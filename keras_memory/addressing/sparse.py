@@ -395,11 +395,7 @@ def sam_access(memory, write, add, erase_rows, read_keys, read_strengths, num_re
     memory = ops.convert_to_tensor(memory)
     rows, added = _written(memory, write, add, erase_rows)
     if row_norms is not None:
-        shape, expected = check.shape_of("row_norms", row_norms), _memory_shape(memory)[:2]
-        if len(shape) != 2 or any(None not in (a, b) and a != b
-                                  for a, b in zip(shape, expected)):
-            raise ValueError(f"`row_norms` must have shape [batch, N] = {tuple(expected)}, "
-                             f"received shape {tuple(shape)}.")
+        check.has_shape("row_norms", row_norms, _memory_shape(memory)[:2])  # [batch, N]
         row_norms = ops.cast(row_norms, memory.dtype)
     if _backend.sparse_row_gradients():
         step = _write_then_read_in_place(num_reads, float(epsilon))

@@ -74,14 +74,9 @@ def _check_links(links):
     """The links' shape `(B, N, K_L)`, after checking all parts agree."""
     shape = check.shape_of("links.forward_weights", links.forward_weights)
     check.rank("links.forward_weights", shape, 3, "([batch, N, K_L])")
-    for name in SparseLinks._fields[1:]:
-        other = check.shape_of(f"links.{name}", getattr(links, name))
-        expected = shape[:2] if name == "survival" else shape
-        if len(other) != len(expected) or any(None not in (a, b) and a != b
-                                              for a, b in zip(other, expected)):
-            raise ValueError(f"`links.{name}` must have shape {tuple(expected)} (as "
-                             f"links.forward_weights {tuple(shape)}), received "
-                             f"{tuple(other)}.")
+    for name in SparseLinks._fields[1:]:  # the shape of links.forward_weights
+        check.has_shape(f"links.{name}", getattr(links, name),
+                        shape[:2] if name == "survival" else shape)
     if shape[1] is not None and shape[2] is not None and shape[2] > shape[1]:
         raise ValueError(f"`links` may keep at most N = {shape[1]} links a row, received "
                          f"{shape[2]}.")
@@ -190,6 +185,13 @@ def _merge(weights, rows, owners, added, added_rows, k):
     candidate_rows = ops.concatenate([rows, added_rows], axis=-1)
     chosen = _top_k.top_k_rows(ops.stop_gradient(candidates), k)
     return take_last(candidates, chosen), take_last(candidate_rows, chosen)
+
+
+def _lists(links, forward):
+    """`(weights, rows, stamps)`: the forward lists, or the backward ones."""
+    if forward:
+        return links.forward_weights, links.forward_rows, links.forward_stamps
+    return links.backward_weights, links.backward_rows, links.backward_stamps
 
 
 def _now(weights, rows, stamps, survival):
@@ -311,9 +313,7 @@ def follow_links(links, read, forward):
         `SparseWeights` `[B, H, K * K_L]` (rows may repeat; their weights
         add).
     """
-    table, table_rows, stamps = (
-        (links.forward_weights, links.forward_rows, links.forward_stamps) if forward
-        else (links.backward_weights, links.backward_rows, links.backward_stamps))
+    table, table_rows, stamps = _lists(links, forward)
     table = ops.convert_to_tensor(table)
     read_rows = _rows(read.rows)
     weights = ops.cast(read.weights, table.dtype)
@@ -348,9 +348,7 @@ def strongest(sparse, k):
 def dense_links(links, memory_size, forward=False):
     """The link matrix `L [B, N, N]` the lists stand for, from the backward
     lists (or the forward ones). `O(N^2)`: for checks and pictures."""
-    weights, rows, stamps = (
-        (links.forward_weights, links.forward_rows, links.forward_stamps) if forward
-        else (links.backward_weights, links.backward_rows, links.backward_stamps))
+    weights, rows, stamps = _lists(links, forward)
     weights = ops.convert_to_tensor(weights)
     rows = _rows(rows)
     now = _now(weights, rows, ops.cast(stamps, weights.dtype),
@@ -405,11 +403,8 @@ def sdnc_access(memory, links, precedence, previous_read, write, add, erase_rows
     Returns:
         An `SDNCAccess`.
     """
-    _check_links(links)
-    modes_shape = check.shape_of("read_modes", read_modes)
-    if len(modes_shape) != 3 or modes_shape[-1] != 3:
-        raise ValueError("`read_modes` must have shape [batch, heads, 3] (backward, forward, "
-                         f"content), received shape {tuple(modes_shape)}.")
+    # [batch, heads, (backward, forward, content)]; the links: sparse_link_update.
+    check.has_shape("read_modes", read_modes, (None, None, 3))
     new_links = sparse_link_update(links, precedence, write)
     precedence = sparse_precedence_update(precedence, write)
     _, memory, content, row_norms = sam_access(
